@@ -1,0 +1,343 @@
+/* accept and WSAAccept.  The application sees one queue per listener: the connections the
+ * front holds (a deferred one first), then the platform's.  The platform listener stays
+ * non-blocking, so every wait is the front's own: alertable, woken by a deferral or a close,
+ * and running the blocking hook under WinSock 1.1. */
+
+#include "ws2_32_private.h"
+
+static int address_size(int family)
+{
+    return family == AF_INET6 ? sizeof(SOCKADDR_IN6) : sizeof(SOCKADDR_IN);
+}
+
+/* A3-A5: S must be a listening stream socket. */
+static int get_listener(SOCKET s, struct sockstate **out)
+{
+    struct sockstate *st = sockstate_get(s);
+    BOOL listening = FALSE;
+    int type, error, len = sizeof(listening);
+
+    if (st && st->listening && !st->closed)
+    {
+        *out = st;
+        return 0;
+    }
+    if (st) sockstate_release(st);
+    if ((error = socket_type(s, &type))) return error;
+    if (type != SOCK_STREAM) return WSAEOPNOTSUPP;
+    if (PLATFORM(getsockopt)(s, SOL_SOCKET, SO_ACCEPTCONN, (char *)&listening, &len) || !listening)
+        return WSAEINVAL;
+    /* Listening without our listen(), e.g. inherited from another process: adopt it. */
+    if (!(st = sockstate_get_or_create(s))) return WSAENOBUFS;
+    if ((error = listener_init(st)))
+    {
+        sockstate_release(st);
+        return error;
+    }
+    *out = st;
+    return 0;
+}
+
+/* A6-A8, checked before anything is consumed. */
+static int check_args(struct sockstate *st, struct sockaddr *addr, int *addrlen, LPCONDITIONPROC condition)
+{
+    if (condition && !mem_executable((void *)condition)) return WSAEFAULT;
+    if (!addrlen) return 0;
+    if (!mem_writable(addrlen, sizeof(*addrlen))) return WSAEFAULT;
+    if (!addr) return 0;
+    if (*addrlen < address_size(st->family)) return WSAEFAULT;
+    if (!mem_writable(addr, *addrlen)) return WSAEFAULT;
+    return 0;
+}
+
+/* Wine reports running out of descriptors or memory during accept as WSAEINVAL, and some
+ * failures as Win32 codes: give the documented WSA code instead. */
+static int map_accept_error(struct sockstate *st, int error)
+{
+    SOCKET probe;
+
+    if (st->closed) return WSAEINTR;
+    if (error == WSAEINVAL)
+    {
+        if ((probe = PLATFORM(socket)(st->family, SOCK_STREAM, IPPROTO_TCP)) == INVALID_SOCKET)
+            return GetLastError() == WSAENOBUFS ? WSAENOBUFS : WSAEMFILE;
+        PLATFORM(closesocket)(probe);
+        return WSAENOBUFS;
+    }
+    if (error == ERROR_OPERATION_ABORTED) return WSAEINTR;
+    if (error == ERROR_NOT_ENOUGH_MEMORY || error == ERROR_NO_SYSTEM_RESOURCES) return WSAENOBUFS;
+    if (error < WSABASEERR || error > WSABASEERR + 1200) return WSAENETDOWN;
+    return error;
+}
+
+/* C6: the local address of the connection; known without asking when the listener is bound
+ * to a concrete address. */
+static int local_address(struct sockstate *st, struct held_conn *conn)
+{
+    int error;
+
+    if (st->local_len)
+    {
+        memcpy(&conn->local, &st->local, st->local_len);
+        conn->local_len = st->local_len;
+        return 0;
+    }
+    if ((error = fault_check("getsockname"))) return error;
+    conn->local_len = sizeof(conn->local);
+    if (PLATFORM(getsockname)(conn->s, (struct sockaddr *)&conn->local, &conn->local_len))
+        return GetLastError();
+    return 0;
+}
+
+static int hold(struct sockstate *st, struct held_conn *conn);
+
+static int platform_accept(struct sockstate *st, struct held_conn **out)
+{
+    struct held_conn *conn;
+    int error;
+
+    if ((error = fault_check("accept"))) return error;
+    if (!(conn = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*conn)))) return WSAENOBUFS;
+    conn->peer_len = sizeof(conn->peer);
+    /* Shared: accepts run side by side, but never while the front's registration changes. */
+    AcquireSRWLockShared(&st->lock);
+    conn->s = PLATFORM(accept)(st->s, (struct sockaddr *)&conn->peer, &conn->peer_len);
+    error = conn->s == INVALID_SOCKET ? GetLastError() : 0;
+    conn->private_reg = st->private_reg;
+    ReleaseSRWLockShared(&st->lock);
+    if (error)
+    {
+        HeapFree(GetProcessHeap(), 0, conn);
+        return error == WSAEWOULDBLOCK ? error : map_accept_error(st, error);
+    }
+    if ((error = local_address(st, conn)))
+    {
+        /* The connection left the platform's queue: it goes back at the head of ours. */
+        hold(st, conn);
+        return error;
+    }
+    *out = conn;
+    return 0;
+}
+
+/* E3, E4: a held connection whose peer reset it, or (with SO_CONDITIONAL_ACCEPT) gave up. */
+static int held_alive(struct sockstate *st, struct held_conn *conn)
+{
+    char byte;
+    int ret = PLATFORM(recv)(conn->s, &byte, 1, MSG_PEEK);
+
+    if (ret == SOCKET_ERROR)
+    {
+        int error = GetLastError();
+        return error == WSAECONNRESET || error == WSAECONNABORTED ? WSAECONNRESET : 0;
+    }
+    return ret == 0 && st->conditional_accept ? WSAEACCES : 0;
+}
+
+int listener_wait_register(struct sockstate *st)
+{
+    int error = 0;
+
+    AcquireSRWLockExclusive(&st->lock);
+    if (st->closed) error = WSAEINTR;
+    else if (!st->waiters++ && !st->app_mask)
+    {
+        if (PLATFORM(WSAEventSelect)(st->s, st->ready, FD_ACCEPT))
+        {
+            error = GetLastError();
+            st->waiters--;
+        }
+        else st->private_reg = TRUE;
+    }
+    ReleaseSRWLockExclusive(&st->lock);
+    return error;
+}
+
+void listener_wait_unregister(struct sockstate *st)
+{
+    AcquireSRWLockExclusive(&st->lock);
+    if (!--st->waiters && st->private_reg)
+    {
+        st->private_reg = FALSE;
+        if (!st->closed) PLATFORM(WSAEventSelect)(st->s, NULL, 0);
+    }
+    ReleaseSRWLockExclusive(&st->lock);
+}
+
+/* The next connection of the queue, waiting for one if the application's socket blocks.
+ * The event is reset before each look, so a wake-up between look and wait is never lost. */
+static int take_connection(struct sockstate *st, struct held_conn **out)
+{
+    BOOL waiting = FALSE, closed;
+    int error;
+
+    for (;;)
+    {
+        if (waiting) ResetEvent(st->ready);
+        AcquireSRWLockExclusive(&st->lock);
+        closed = st->closed;
+        *out = closed ? NULL : held_pop(st);
+        ReleaseSRWLockExclusive(&st->lock);
+        if (closed)
+        {
+            error = WSAEINTR;
+            break;
+        }
+        if (*out)
+        {
+            if ((error = held_alive(st, *out)))
+            {
+                held_close(*out, FALSE);
+                *out = NULL;
+            }
+            break;
+        }
+        error = platform_accept(st, out);
+        if (error != WSAEWOULDBLOCK || st->app_nonblocking) break;
+        if (!waiting)
+        {
+            if ((error = listener_wait_register(st))) break;
+            waiting = TRUE;
+        }
+        else if ((error = blocking_wait(st->ready))) break;
+    }
+    if (waiting) listener_wait_unregister(st);
+    if (error && st->closed) error = WSAEINTR;
+    return error;
+}
+
+/* A connection that inherited the application's registration must not signal it while held. */
+static void silence(struct sockstate *st, struct held_conn *conn)
+{
+    if (st->app_hwnd) PLATFORM(WSAAsyncSelect)(conn->s, st->app_hwnd, 0, 0);
+    else if (st->app_event || conn->private_reg) PLATFORM(WSAEventSelect)(conn->s, NULL, 0);
+    conn->private_reg = FALSE;
+}
+
+/* D3, D4, I2: back at the head of the queue, and any waiter woken to take it. */
+static int hold(struct sockstate *st, struct held_conn *conn)
+{
+    if (!conn->deferred) silence(st, conn);
+    conn->deferred = TRUE;
+    AcquireSRWLockExclusive(&st->lock);
+    if (st->closed)
+    {
+        ReleaseSRWLockExclusive(&st->lock);
+        held_close(conn, FALSE);
+        return WSAENOTSOCK;
+    }
+    held_push_front(st, conn);
+    ReleaseSRWLockExclusive(&st->lock);
+    SetEvent(st->ready);
+    return 0;
+}
+
+static const struct { int level, name, size; } inherited_options[] =
+{
+    { SOL_SOCKET, SO_KEEPALIVE, sizeof(BOOL) },
+    { SOL_SOCKET, SO_OOBINLINE, sizeof(BOOL) },
+    { SOL_SOCKET, SO_SNDBUF, sizeof(int) },
+    { SOL_SOCKET, SO_RCVBUF, sizeof(int) },
+    { SOL_SOCKET, SO_SNDTIMEO, sizeof(DWORD) },
+    { SOL_SOCKET, SO_RCVTIMEO, sizeof(DWORD) },
+    { SOL_SOCKET, SO_LINGER, sizeof(LINGER) },
+    { IPPROTO_TCP, TCP_NODELAY, sizeof(BOOL) },
+};
+
+/* E6 for a connection that waited: what the listener is now, not what it was at accept. */
+static void replay_listener(struct sockstate *st, struct held_conn *conn)
+{
+    char value[16];
+    unsigned int i;
+
+    for (i = 0; i < ARRAYSIZE(inherited_options); i++)
+    {
+        int len = inherited_options[i].size;
+        if (!PLATFORM(getsockopt)(st->s, inherited_options[i].level, inherited_options[i].name, value, &len))
+            PLATFORM(setsockopt)(conn->s, inherited_options[i].level, inherited_options[i].name, value, len);
+    }
+    if (st->app_hwnd && st->app_mask)
+        PLATFORM(WSAAsyncSelect)(conn->s, st->app_hwnd, st->app_msg, st->app_mask);
+    else if (st->app_event && st->app_mask)
+        PLATFORM(WSAEventSelect)(conn->s, st->app_event, st->app_mask);
+}
+
+/* D1: the socket as the application expects it, the address, and FD_ACCEPT re-enabled. */
+static SOCKET hand_out(struct sockstate *st, struct held_conn *conn, struct sockaddr *addr, int *addrlen)
+{
+    SOCKET s = conn->s;
+
+    if (conn->deferred) replay_listener(st, conn);
+    else if (conn->private_reg) PLATFORM(WSAEventSelect)(s, NULL, 0);
+    if (!st->app_nonblocking)
+    {
+        u_long off = 0;
+        PLATFORM(ioctlsocket)(s, FIONBIO, &off);
+    }
+    if (addr && addrlen)
+    {
+        memcpy(addr, &conn->peer, min(*addrlen, conn->peer_len));
+        *addrlen = conn->peer_len;
+    }
+    HeapFree(GetProcessHeap(), 0, conn);
+
+    AcquireSRWLockShared(&st->lock);
+    notify_fd_accept(st);
+    ReleaseSRWLockShared(&st->lock);
+    return s;
+}
+
+/* C2-C10 and D1-D5.  The callback gets copies of the addresses, so what it does to its
+ * buffers changes nothing of what the call returns; no lock is held while it runs. */
+static int decide(struct sockstate *st, struct held_conn *conn, LPCONDITIONPROC condition, DWORD_PTR data)
+{
+    SOCKADDR_STORAGE peer = conn->peer, local = conn->local;
+    WSABUF caller_id = { conn->peer_len, (char *)&peer };
+    WSABUF callee_id = { conn->local_len, (char *)&local };
+    WSABUF callee_data = { 0, NULL };
+    GROUP group = 0;
+    int ret, error;
+
+    ret = condition(&caller_id, NULL, NULL, NULL, &callee_id, &callee_data, &group, data);
+    TRACE("socket %#Ix: condition function returned %d", (ULONG_PTR)st->s, ret);
+    if (ret == CF_ACCEPT) return 0;
+    if (ret == CF_REJECT)
+    {
+        held_close(conn, TRUE);
+        return st->closed ? WSAENOTSOCK : WSAECONNREFUSED;
+    }
+    if ((error = hold(st, conn))) return error;
+    return ret == CF_DEFER ? WSATRY_AGAIN : WSAEINVAL;
+}
+
+static SOCKET front_accept(SOCKET s, struct sockaddr *addr, int *addrlen,
+                           LPCONDITIONPROC condition, DWORD_PTR data)
+{
+    struct sockstate *st = NULL;
+    struct held_conn *conn;
+    SOCKET ret = INVALID_SOCKET;
+    int error;
+
+    if ((error = front_entry()) || (error = get_listener(s, &st))) goto done;
+    if ((error = check_args(st, addr, addrlen, condition))) goto done;
+    if ((error = take_connection(st, &conn))) goto done;
+    if (condition && (error = decide(st, conn, condition, data))) goto done;
+    ret = hand_out(st, conn, addr, addrlen);
+
+done:
+    if (st) sockstate_release(st);
+    TRACE("socket %#Ix -> %#Ix, error %d", (ULONG_PTR)s, (ULONG_PTR)ret, error);
+    if (error) SetLastError(error);
+    return ret;
+}
+
+SOCKET WSAAPI accept(SOCKET s, struct sockaddr *addr, int *addrlen)
+{
+    return front_accept(s, addr, addrlen, NULL, 0);
+}
+
+SOCKET WSAAPI WSAAccept(SOCKET s, struct sockaddr *addr, int *addrlen,
+                        LPCONDITIONPROC condition, DWORD_PTR data)
+{
+    return front_accept(s, addr, addrlen, condition, data);
+}

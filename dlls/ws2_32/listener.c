@@ -1,0 +1,200 @@
+/* The state the front keeps per socket: only for sockets it must know about (listeners,
+ * and sockets whose blocking mode, readiness registration or SO_CONDITIONAL_ACCEPT the
+ * application set).  A small hash of buckets, each with its own lock, so that lookups on
+ * different sockets never wait for each other. */
+
+#include "ws2_32_private.h"
+
+#define BUCKETS 64
+
+struct bucket
+{
+    SRWLOCK lock;
+    struct sockstate *head;
+};
+
+static struct bucket buckets[BUCKETS];
+
+/* Listeners whose held queue is not empty: select and WSAPoll look no further while it is 0. */
+volatile LONG ws2_listeners_holding;
+
+static struct bucket *bucket_of(SOCKET s)
+{
+    return &buckets[((ULONG_PTR)s >> 2) % BUCKETS];
+}
+
+static struct sockstate *find(struct bucket *b, SOCKET s)
+{
+    struct sockstate *st;
+
+    for (st = b->head; st; st = st->next)
+        if (st->s == s) return st;
+    return NULL;
+}
+
+struct sockstate *sockstate_get(SOCKET s)
+{
+    struct bucket *b = bucket_of(s);
+    struct sockstate *st;
+
+    AcquireSRWLockShared(&b->lock);
+    if ((st = find(b, s))) InterlockedIncrement(&st->refs);
+    ReleaseSRWLockShared(&b->lock);
+    return st;
+}
+
+struct sockstate *sockstate_get_or_create(SOCKET s)
+{
+    struct bucket *b = bucket_of(s);
+    struct sockstate *st, *fresh;
+
+    if ((st = sockstate_get(s))) return st;
+    if (!(fresh = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*fresh)))) return NULL;
+    if (!(fresh->ready = CreateEventW(NULL, TRUE, FALSE, NULL)))
+    {
+        HeapFree(GetProcessHeap(), 0, fresh);
+        return NULL;
+    }
+    fresh->s = s;
+    fresh->refs = 2; /* the table's and the caller's */
+    InitializeSRWLock(&fresh->lock);
+
+    AcquireSRWLockExclusive(&b->lock);
+    if ((st = find(b, s))) InterlockedIncrement(&st->refs);
+    else
+    {
+        fresh->next = b->head;
+        b->head = st = fresh;
+        fresh = NULL;
+    }
+    ReleaseSRWLockExclusive(&b->lock);
+    if (fresh)
+    {
+        CloseHandle(fresh->ready);
+        HeapFree(GetProcessHeap(), 0, fresh);
+    }
+    return st;
+}
+
+/* Takes S's state out of the table; the caller gets the table's reference. */
+struct sockstate *sockstate_remove(SOCKET s)
+{
+    struct bucket *b = bucket_of(s);
+    struct sockstate **p, *st = NULL;
+
+    AcquireSRWLockExclusive(&b->lock);
+    for (p = &b->head; *p; p = &(*p)->next)
+    {
+        if ((*p)->s == s)
+        {
+            st = *p;
+            *p = st->next;
+            break;
+        }
+    }
+    ReleaseSRWLockExclusive(&b->lock);
+    return st;
+}
+
+void sockstate_release(struct sockstate *st)
+{
+    if (InterlockedDecrement(&st->refs)) return;
+    CloseHandle(st->ready);
+    HeapFree(GetProcessHeap(), 0, st);
+}
+
+void held_push_front(struct sockstate *st, struct held_conn *conn)
+{
+    if (!st->held) InterlockedIncrement(&ws2_listeners_holding);
+    conn->next = st->held;
+    st->held = conn;
+}
+
+struct held_conn *held_pop(struct sockstate *st)
+{
+    struct held_conn *conn = st->held;
+
+    if (!conn) return NULL;
+    st->held = conn->next;
+    if (!st->held) InterlockedDecrement(&ws2_listeners_holding);
+    return conn;
+}
+
+/* Closes a connection the application never got: abortively (a reset) when it was refused. */
+void held_close(struct held_conn *conn, BOOL abort)
+{
+    if (abort)
+    {
+        LINGER linger = { 1, 0 };
+        PLATFORM(setsockopt)(conn->s, SOL_SOCKET, SO_LINGER, (char *)&linger, sizeof(linger));
+    }
+    PLATFORM(closesocket)(conn->s);
+    HeapFree(GetProcessHeap(), 0, conn);
+}
+
+/* Marks a removed state closed, wakes its waiters and closes what it held (the peers see
+ * an orderly end).  Consumes the table's reference. */
+void sockstate_close(struct sockstate *st)
+{
+    struct held_conn *conn, *list = NULL;
+
+    AcquireSRWLockExclusive(&st->lock);
+    st->closed = TRUE;
+    while ((conn = held_pop(st)))
+    {
+        conn->next = list;
+        list = conn;
+    }
+    ReleaseSRWLockExclusive(&st->lock);
+    SetEvent(st->ready);
+    while ((conn = list))
+    {
+        list = conn->next;
+        held_close(conn, FALSE);
+    }
+    sockstate_release(st);
+}
+
+void sockstate_close_all(void)
+{
+    unsigned int i;
+
+    for (i = 0; i < BUCKETS; i++)
+    {
+        struct bucket *b = &buckets[i];
+        struct sockstate *st;
+
+        AcquireSRWLockExclusive(&b->lock);
+        st = b->head;
+        b->head = NULL;
+        ReleaseSRWLockExclusive(&b->lock);
+        while (st)
+        {
+            struct sockstate *next = st->next;
+            sockstate_close(st);
+            st = next;
+        }
+    }
+}
+
+/* Tells the application's registration about a connection the front holds (FD_ACCEPT). */
+void notify_fd_accept(struct sockstate *st)
+{
+    if (!st->held || !(st->app_mask & FD_ACCEPT)) return;
+    if (st->app_event)
+    {
+        st->fd_accept_owed = TRUE;
+        SetEvent(st->app_event);
+    }
+    else if (st->app_hwnd)
+        PostMessageW(st->app_hwnd, st->app_msg, (WPARAM)st->s, WSAMAKESELECTREPLY(FD_ACCEPT, 0));
+}
+
+/* The socket's type, or the error that shows it is no socket. */
+int socket_type(SOCKET s, int *type)
+{
+    int len = sizeof(*type);
+
+    if (!PLATFORM(getsockopt)(s, SOL_SOCKET, SO_TYPE, (char *)type, &len)) return 0;
+    return GetLastError();
+}

@@ -1,0 +1,165 @@
+/* The socket calls the front must see: listen, closesocket, the blocking mode and
+ * SO_CONDITIONAL_ACCEPT. */
+
+#include "ws2_32_private.h"
+
+static BOOL is_wildcard(const SOCKADDR_STORAGE *addr)
+{
+    if (addr->ss_family == AF_INET) return ((const SOCKADDR_IN *)addr)->sin_addr.s_addr == INADDR_ANY;
+    if (addr->ss_family == AF_INET6) return IN6_IS_ADDR_UNSPECIFIED(&((const SOCKADDR_IN6 *)addr)->sin6_addr);
+    return TRUE;
+}
+
+/* Makes ST a listener: its family, its local address when concrete (C6 then costs nothing
+ * per connection), and a platform socket that never blocks, so that every wait is ours. */
+int listener_init(struct sockstate *st)
+{
+    SOCKADDR_STORAGE local;
+    int len = sizeof(local);
+    u_long on = 1;
+
+    if (st->listening) return 0;
+    if (PLATFORM(getsockname)(st->s, (struct sockaddr *)&local, &len)) return GetLastError();
+    if (PLATFORM(ioctlsocket)(st->s, FIONBIO, &on)) return GetLastError();
+    AcquireSRWLockExclusive(&st->lock);
+    st->family = local.ss_family;
+    if (!is_wildcard(&local))
+    {
+        st->local = local;
+        st->local_len = len;
+    }
+    st->listening = TRUE;
+    ReleaseSRWLockExclusive(&st->lock);
+    return 0;
+}
+
+int WSAAPI listen(SOCKET s, int backlog)
+{
+    struct sockstate *st;
+    int error = front_entry();
+
+    if (error) return fail_int(error);
+    if (PLATFORM(listen)(s, backlog)) return SOCKET_ERROR;
+    if (!(st = sockstate_get_or_create(s))) return fail_int(WSAENOBUFS);
+    error = listener_init(st);
+    sockstate_release(st);
+    TRACE("socket %#Ix, backlog %d, error %d", (ULONG_PTR)s, backlog, error);
+    return error ? fail_int(error) : 0;
+}
+
+int WSAAPI closesocket(SOCKET s)
+{
+    struct sockstate *st;
+    int error = front_entry();
+
+    if (error) return fail_int(error);
+    /* B4, E5: waiters wake with WSAEINTR and held connections end before the socket goes. */
+    if ((st = sockstate_remove(s))) sockstate_close(st);
+    return PLATFORM(closesocket)(s);
+}
+
+/* A listener's platform socket stays non-blocking: only the application's view changes. */
+int set_nonblocking(SOCKET s, BOOL on)
+{
+    struct sockstate *st = sockstate_get(s);
+    u_long arg = on;
+    int error = 0;
+
+    if (st && st->listening)
+    {
+        AcquireSRWLockExclusive(&st->lock);
+        if (!on && st->app_mask) error = WSAEINVAL;
+        else st->app_nonblocking = on;
+        ReleaseSRWLockExclusive(&st->lock);
+        if (on) SetEvent(st->ready);
+    }
+    else if (PLATFORM(ioctlsocket)(s, FIONBIO, &arg)) error = GetLastError();
+    else if (st || (on && (st = sockstate_get_or_create(s)))) st->app_nonblocking = on;
+    if (st) sockstate_release(st);
+    return error;
+}
+
+int WSAAPI ioctlsocket(SOCKET s, LONG cmd, u_long *argp)
+{
+    int error = front_entry();
+
+    if (error) return fail_int(error);
+    if (cmd != (LONG)FIONBIO) return PLATFORM(ioctlsocket)(s, cmd, argp);
+    if (!mem_readable(argp, sizeof(*argp))) return fail_int(WSAEFAULT);
+    error = set_nonblocking(s, *argp != 0);
+    return error ? fail_int(error) : 0;
+}
+
+int WSAAPI WSAIoctl(SOCKET s, DWORD code, void *in, DWORD in_size, void *out, DWORD out_size,
+                    DWORD *returned, WSAOVERLAPPED *overlapped, LPWSAOVERLAPPED_COMPLETION_ROUTINE completion)
+{
+    int error = front_entry();
+
+    if (error) return fail_int(error);
+    if (code != (DWORD)FIONBIO)
+        return PLATFORM(WSAIoctl)(s, code, in, in_size, out, out_size, returned, overlapped, completion);
+    if (in_size < sizeof(u_long) || !mem_readable(in, sizeof(u_long))) return fail_int(WSAEFAULT);
+    if ((error = set_nonblocking(s, *(u_long *)in != 0))) return fail_int(error);
+    if (returned && mem_writable(returned, sizeof(*returned))) *returned = 0;
+    return 0;
+}
+
+/* F1: a TCP socket's option, to be set before listen. */
+static int conditional_accept_socket(SOCKET s)
+{
+    int type, error = socket_type(s, &type);
+
+    if (error) return error;
+    return type == SOCK_STREAM ? 0 : WSAENOPROTOOPT;
+}
+
+static int set_conditional_accept(SOCKET s, const char *value, int len)
+{
+    struct sockstate *st;
+    int error;
+
+    if ((error = conditional_accept_socket(s))) return error;
+    if (len < (int)sizeof(BOOL) || !mem_readable(value, sizeof(BOOL))) return WSAEFAULT;
+    if (!(st = sockstate_get_or_create(s))) return WSAENOBUFS;
+    if (st->listening) error = WSAEINVAL;
+    else st->conditional_accept = *(const BOOL *)value != 0;
+    sockstate_release(st);
+    return error;
+}
+
+static int get_conditional_accept(SOCKET s, char *value, int *len)
+{
+    struct sockstate *st;
+    int error;
+
+    if ((error = conditional_accept_socket(s))) return error;
+    if (!mem_writable(len, sizeof(*len)) || *len < (int)sizeof(BOOL) || !mem_writable(value, sizeof(BOOL)))
+        return WSAEFAULT;
+    st = sockstate_get(s);
+    *(BOOL *)value = st && st->conditional_accept;
+    *len = sizeof(BOOL);
+    if (st) sockstate_release(st);
+    return 0;
+}
+
+int WSAAPI setsockopt(SOCKET s, int level, int name, const char *value, int len)
+{
+    int error = front_entry();
+
+    if (error) return fail_int(error);
+    if (level != SOL_SOCKET || name != SO_CONDITIONAL_ACCEPT)
+        return PLATFORM(setsockopt)(s, level, name, value, len);
+    error = set_conditional_accept(s, value, len);
+    return error ? fail_int(error) : 0;
+}
+
+int WSAAPI getsockopt(SOCKET s, int level, int name, char *value, int *len)
+{
+    int error = front_entry();
+
+    if (error) return fail_int(error);
+    if (level != SOL_SOCKET || name != SO_CONDITIONAL_ACCEPT)
+        return PLATFORM(getsockopt)(s, level, name, value, len);
+    error = get_conditional_accept(s, value, len);
+    return error ? fail_int(error) : 0;
+}

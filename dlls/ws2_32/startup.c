@@ -1,0 +1,62 @@
+/* WSAStartup and WSACleanup: the front counts them itself, and the platform counts too. */
+
+#include "ws2_32_private.h"
+
+static volatile LONG startup_count;
+static volatile LONG negotiated_version;
+
+BOOL ws2_started(void)
+{
+    return startup_count > 0;
+}
+
+/* The WinSock 1.1 blocking-call model applies while 1.x is what WSAStartup last negotiated. */
+BOOL ws2_winsock11(void)
+{
+    return LOBYTE(negotiated_version) == 1;
+}
+
+int front_entry(void)
+{
+    if (!ws2_started()) return WSANOTINITIALISED;
+    if (blocking_call_in_progress()) return WSAEINPROGRESS;
+    return 0;
+}
+
+int WSAAPI WSAStartup(WORD version, WSADATA *data)
+{
+    int ret;
+
+    if (!platform_load())
+    {
+        TRACE("no platform ws2_32 could be loaded: WSASYSNOTREADY");
+        return WSASYSNOTREADY;
+    }
+    if (blocking_call_in_progress()) return WSAEINPROGRESS;
+    if (!mem_writable(data, sizeof(*data))) return WSAEFAULT;
+    ret = PLATFORM(WSAStartup)(version, data);
+    if (ret) return ret;
+    InterlockedExchange(&negotiated_version, data->wVersion);
+    InterlockedIncrement(&startup_count);
+    TRACE("version %d.%d requested, %d.%d negotiated, count %ld", LOBYTE(version), HIBYTE(version),
+          LOBYTE(data->wVersion), HIBYTE(data->wVersion), startup_count);
+    return 0;
+}
+
+int WSAAPI WSACleanup(void)
+{
+    LONG count;
+
+    if (blocking_call_in_progress()) return fail_int(WSAEINPROGRESS);
+    do
+    {
+        count = startup_count;
+        if (!count) return fail_int(WSANOTINITIALISED);
+    } while (InterlockedCompareExchange(&startup_count, count - 1, count) != count);
+
+    TRACE("count %ld", count - 1);
+    /* The last cleanup ends every socket: the platform closes its own, the front what it holds. */
+    if (count == 1) sockstate_close_all();
+    PLATFORM(WSACleanup)();
+    return 0;
+}

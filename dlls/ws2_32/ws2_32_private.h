@@ -1,0 +1,121 @@
+/* Declarations shared by the files of the front. */
+
+#ifndef WS2_32_PRIVATE_H
+#define WS2_32_PRIVATE_H
+
+/* This module defines the Winsock functions it exports, so it declares them without dllimport. */
+#define WINSOCK_API_LINKAGE
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <mswsock.h>
+#include <windows.h>
+
+#include "exports.h"
+
+#ifndef SO_CONDITIONAL_ACCEPT
+#define SO_CONDITIONAL_ACCEPT 0x3002
+#endif
+
+/* main.c */
+extern HMODULE ws2_module;
+extern BOOL ws2_trace_enabled;
+void ws2_trace(const char *func, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define TRACE(...) do { if (ws2_trace_enabled) ws2_trace(__func__, __VA_ARGS__); } while (0)
+
+/* platform.c: the system's ws2_32 behind the front. Front code calls the platform only
+ * through PLATFORM(), never through its own exports. */
+extern void *ws2_platform_table[WS2_EXPORT_COUNT];
+BOOL platform_load(void);
+#define PLATFORM(fn) ((__typeof__(&fn))ws2_platform_table[WS2_##fn])
+
+/* memory.c: argument checks that never fault. */
+BOOL mem_writable(const void *ptr, SIZE_T size);
+BOOL mem_readable(const void *ptr, SIZE_T size);
+BOOL mem_executable(const void *ptr);
+
+/* startup.c */
+BOOL ws2_started(void);
+BOOL ws2_winsock11(void);
+
+/* blocking.c: the WinSock 1.1 blocking-call model and the front's waits. */
+extern volatile LONG ws2_blocking_threads;
+BOOL blocking_call_in_progress(void);
+int blocking_wait(HANDLE event);
+void blocking_thread_detach(void);
+void blocking_process_attach(void);
+
+/* Every front export starts with this: WSANOTINITIALISED, then WSAEINPROGRESS. */
+int front_entry(void);
+
+/* fault.c: a seam for errors a real stack cannot produce on demand; test builds only. */
+#ifdef WS2_FAULTS
+int fault_check(const char *step);
+#else
+static inline int fault_check(const char *step) { (void)step; return 0; }
+#endif
+
+/* listener.c: state kept for sockets the front must know about. */
+struct held_conn
+{
+    struct held_conn *next;
+    SOCKET s;
+    SOCKADDR_STORAGE peer;
+    int peer_len;
+    SOCKADDR_STORAGE local;
+    int local_len;
+    BOOL deferred;      /* was held once: properties and registration are replayed on hand-out */
+    BOOL private_reg;   /* inherited the front's own FD_ACCEPT registration */
+};
+
+struct sockstate
+{
+    struct sockstate *next;
+    SOCKET s;
+    LONG refs;
+    SRWLOCK lock;
+    BOOL closed;
+    BOOL listening;
+    BOOL app_nonblocking;       /* the mode the application asked for */
+    BOOL conditional_accept;
+    int family;
+    SOCKADDR_STORAGE local;     /* the listener's bound address, when it is not a wildcard */
+    int local_len;
+    struct held_conn *held;     /* taken from the platform, not yet given to the application */
+    HANDLE ready;               /* set on FD_ACCEPT while waiters exist, on deferral, on close */
+    LONG waiters;
+    BOOL private_reg;           /* the front's FD_ACCEPT registration is on the platform socket */
+    WSAEVENT app_event;         /* the application's WSAEventSelect registration */
+    HWND app_hwnd;              /* ... or its WSAAsyncSelect registration */
+    UINT app_msg;
+    LONG app_mask;
+    BOOL fd_accept_owed;        /* FD_ACCEPT for WSAEnumNetworkEvents, posted by the front */
+};
+
+extern volatile LONG ws2_listeners_holding;
+struct sockstate *sockstate_get(SOCKET s);
+struct sockstate *sockstate_get_or_create(SOCKET s);
+struct sockstate *sockstate_remove(SOCKET s);
+void sockstate_release(struct sockstate *st);
+void sockstate_close(struct sockstate *st);
+void sockstate_close_all(void);
+void held_push_front(struct sockstate *st, struct held_conn *conn);
+struct held_conn *held_pop(struct sockstate *st);
+void held_close(struct held_conn *conn, BOOL abort);
+void notify_fd_accept(struct sockstate *st);
+int socket_type(SOCKET s, int *type);
+
+/* socket.c */
+int listener_init(struct sockstate *st);
+int set_nonblocking(SOCKET s, BOOL on);
+
+/* accept.c */
+int listener_wait_register(struct sockstate *st);
+void listener_wait_unregister(struct sockstate *st);
+
+static inline int fail_int(int err)
+{
+    SetLastError(err);
+    return SOCKET_ERROR;
+}
+
+#endif
