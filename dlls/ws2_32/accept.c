@@ -89,8 +89,6 @@ static int local_address(struct sockstate *st, struct held_conn *conn)
     return 0;
 }
 
-static int hold(struct sockstate *st, struct held_conn *conn);
-
 static int platform_accept(struct sockstate *st, struct held_conn **out)
 {
     struct held_conn *conn;
@@ -110,22 +108,21 @@ static int platform_accept(struct sockstate *st, struct held_conn **out)
         HeapFree(GetProcessHeap(), 0, conn);
         return error == WSAEWOULDBLOCK ? error : map_accept_error(st, error);
     }
-    if ((error = local_address(st, conn)))
-    {
-        /* The connection left the platform's queue: it goes back at the head of ours. */
-        hold(st, conn);
-        return error;
-    }
     *out = conn;
     return 0;
 }
 
-/* E3, E4: a held connection whose peer reset it, or (with SO_CONDITIONAL_ACCEPT) gave up. */
+/* E3, E4: a held connection whose peer reset it, or (with SO_CONDITIONAL_ACCEPT) gave up.
+ * Poll first: Wine reports a reset as POLLERR and then lets recv see only the end. */
 static int held_alive(struct sockstate *st, struct held_conn *conn)
 {
+    WSAPOLLFD poll = { conn->s, POLLRDNORM, 0 };
     char byte;
-    int ret = PLATFORM(recv)(conn->s, &byte, 1, MSG_PEEK);
+    int ret;
 
+    if (PLATFORM(WSAPoll)(&poll, 1, 0) != 1) return 0;
+    if (poll.revents & POLLERR) return WSAECONNRESET;
+    ret = PLATFORM(recv)(conn->s, &byte, 1, MSG_PEEK);
     if (ret == SOCKET_ERROR)
     {
         int error = GetLastError();
@@ -262,12 +259,36 @@ static void replay_listener(struct sockstate *st, struct held_conn *conn)
         PLATFORM(WSAEventSelect)(conn->s, st->app_event, st->app_mask);
 }
 
+/* E2: accepting re-enables FD_ACCEPT, but the platform re-enables it on its own accepts only.
+ * After a held connection went out, the front makes one: a connection it gets joins the end
+ * of the held queue, and what is held is posted to the application's registration. */
+static void rearm_fd_accept(struct sockstate *st)
+{
+    struct held_conn *conn;
+    BOOL closed;
+
+    if (!(st->app_mask & FD_ACCEPT)) return;
+    if (!platform_accept(st, &conn))
+    {
+        silence(st, conn);
+        conn->deferred = TRUE;
+        AcquireSRWLockExclusive(&st->lock);
+        if (!(closed = st->closed)) held_push_back(st, conn);
+        ReleaseSRWLockExclusive(&st->lock);
+        if (closed) held_close(conn, FALSE);
+    }
+    AcquireSRWLockShared(&st->lock);
+    notify_fd_accept(st);
+    ReleaseSRWLockShared(&st->lock);
+}
+
 /* D1: the socket as the application expects it, the address, and FD_ACCEPT re-enabled. */
 static SOCKET hand_out(struct sockstate *st, struct held_conn *conn, struct sockaddr *addr, int *addrlen)
 {
     SOCKET s = conn->s;
+    BOOL deferred = conn->deferred;
 
-    if (conn->deferred) replay_listener(st, conn);
+    if (deferred) replay_listener(st, conn);
     else if (conn->private_reg) PLATFORM(WSAEventSelect)(s, NULL, 0);
     if (!st->app_nonblocking)
     {
@@ -280,10 +301,8 @@ static SOCKET hand_out(struct sockstate *st, struct held_conn *conn, struct sock
         *addrlen = conn->peer_len;
     }
     HeapFree(GetProcessHeap(), 0, conn);
-
-    AcquireSRWLockShared(&st->lock);
-    notify_fd_accept(st);
-    ReleaseSRWLockShared(&st->lock);
+    /* The platform re-enables FD_ACCEPT on its own accepts only; this one it never saw. */
+    if (deferred) rearm_fd_accept(st);
     return s;
 }
 
@@ -291,13 +310,23 @@ static SOCKET hand_out(struct sockstate *st, struct held_conn *conn, struct sock
  * buffers changes nothing of what the call returns; no lock is held while it runs. */
 static int decide(struct sockstate *st, struct held_conn *conn, LPCONDITIONPROC condition, DWORD_PTR data)
 {
-    SOCKADDR_STORAGE peer = conn->peer, local = conn->local;
-    WSABUF caller_id = { conn->peer_len, (char *)&peer };
-    WSABUF callee_id = { conn->local_len, (char *)&local };
-    WSABUF callee_data = { 0, NULL };
+    SOCKADDR_STORAGE peer, local;
+    WSABUF caller_id, callee_id, callee_data = { 0, NULL };
     GROUP group = 0;
     int ret, error;
 
+    if (!conn->local_len && (error = local_address(st, conn)))
+    {
+        /* The connection left the platform's queue: it goes back at the head of ours. */
+        hold(st, conn);
+        return error;
+    }
+    peer = conn->peer;
+    local = conn->local;
+    caller_id.len = conn->peer_len;
+    caller_id.buf = (char *)&peer;
+    callee_id.len = conn->local_len;
+    callee_id.buf = (char *)&local;
     ret = condition(&caller_id, NULL, NULL, NULL, &callee_id, &callee_data, &group, data);
     TRACE("socket %#Ix: condition function returned %d", (ULONG_PTR)st->s, ret);
     if (ret == CF_ACCEPT) return 0;

@@ -110,6 +110,16 @@ void held_push_front(struct sockstate *st, struct held_conn *conn)
     st->held = conn;
 }
 
+void held_push_back(struct sockstate *st, struct held_conn *conn)
+{
+    struct held_conn **tail = &st->held;
+
+    if (!st->held) InterlockedIncrement(&ws2_listeners_holding);
+    while (*tail) tail = &(*tail)->next;
+    conn->next = NULL;
+    *tail = conn;
+}
+
 struct held_conn *held_pop(struct sockstate *st)
 {
     struct held_conn *conn = st->held;

@@ -125,12 +125,17 @@ BOOL platform_load(void)
 void *ws2_stub_resolve(unsigned int index, ULONG_PTR *args)
 {
     const struct ws2_export_info *info = &ws2_exports[index];
+    DWORD last_error = GetLastError();
     int error;
 
     if (info->refusable && blocking_call_in_progress())
         error = WSAEINPROGRESS;
     else if (platform_load() && ws2_platform_table[index])
+    {
+        /* Loading the platform must not change what WSAGetLastError tells the caller. */
+        SetLastError(last_error);
         return ws2_platform_table[index];
+    }
     else
         error = WSAEOPNOTSUPP;
 

@@ -153,13 +153,28 @@ int WSAAPI setsockopt(SOCKET s, int level, int name, const char *value, int len)
     return error ? fail_int(error) : 0;
 }
 
+/* C8: TCP providers have no socket groups, so a socket's group is 0 (Wine has no SO_GROUP_ID). */
+static int get_group_id(SOCKET s, char *value, int *len)
+{
+    int type, error = socket_type(s, &type);
+
+    if (error) return error;
+    if (!mem_writable(len, sizeof(*len)) || *len < (int)sizeof(GROUP) || !mem_writable(value, sizeof(GROUP)))
+        return WSAEFAULT;
+    *(GROUP *)value = 0;
+    *len = sizeof(GROUP);
+    return 0;
+}
+
 int WSAAPI getsockopt(SOCKET s, int level, int name, char *value, int *len)
 {
     int error = front_entry();
 
     if (error) return fail_int(error);
-    if (level != SOL_SOCKET || name != SO_CONDITIONAL_ACCEPT)
-        return PLATFORM(getsockopt)(s, level, name, value, len);
-    error = get_conditional_accept(s, value, len);
+    if (level == SOL_SOCKET && name == SO_CONDITIONAL_ACCEPT) error = get_conditional_accept(s, value, len);
+    else if (!PLATFORM(getsockopt)(s, level, name, value, len)) return 0;
+    else if (level == SOL_SOCKET && name == SO_GROUP_ID && GetLastError() == WSAENOPROTOOPT)
+        error = get_group_id(s, value, len);
+    else return SOCKET_ERROR;
     return error ? fail_int(error) : 0;
 }

@@ -99,6 +99,7 @@ void sockstate_release(struct sockstate *st);
 void sockstate_close(struct sockstate *st);
 void sockstate_close_all(void);
 void held_push_front(struct sockstate *st, struct held_conn *conn);
+void held_push_back(struct sockstate *st, struct held_conn *conn);
 struct held_conn *held_pop(struct sockstate *st);
 void held_close(struct held_conn *conn, BOOL abort);
 void notify_fd_accept(struct sockstate *st);

@@ -1,0 +1,70 @@
+/* Binds the DLL under test (see ws2test.h). */
+
+#include "ws2test.h"
+
+static struct ws2_api bound;
+struct ws2_api *ws2 = &bound;
+const char *ws2_target = "dropin";
+
+void *imported_function(void);
+
+BOOL ws2_bind_module(struct ws2_api *api, HMODULE module)
+{
+    BOOL complete = TRUE;
+
+    memset(api, 0, sizeof(*api));
+    api->module = module;
+    GetModuleFileNameA(module, api->path, sizeof(api->path));
+#define F(name) \
+    if (!(api->p_##name = (void *)GetProcAddress(module, #name))) complete = FALSE;
+    WS2_TEST_FUNCS
+#undef F
+    return complete;
+}
+
+/* The platform's ws2_32 by full path, as the DLL itself finds it. */
+HMODULE ws2_load_platform(void)
+{
+    char path[MAX_PATH + 16];
+
+    GetSystemDirectoryA(path, MAX_PATH);
+    strcat(path, "\\ws2_32.dll");
+    return LoadLibraryA(path);
+}
+
+static HMODULE target_module(void)
+{
+    char value[MAX_PATH];
+    HMODULE module = NULL;
+
+    if (GetEnvironmentVariableA("WS2_TEST_TARGET", value, sizeof(value)) && value[0])
+        ws2_target = strdup(value);
+    if (!strcmp(ws2_target, "path"))
+    {
+        if (!GetEnvironmentVariableA("WS2_TEST_DLL", value, sizeof(value))) return NULL;
+        return LoadLibraryA(value);
+    }
+    if (!strcmp(ws2_target, "platform")) return ws2_load_platform();
+    if (!strcmp(ws2_target, "dropin"))
+        GetModuleHandleExA(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+                           imported_function(), &module);
+    return module;
+}
+
+BOOL ws2_bind(void)
+{
+    HMODULE module = target_module();
+
+    if (!module)
+    {
+        ok(0, "target %s: cannot load the DLL under test (error %lu)\n", ws2_target, GetLastError());
+        return FALSE;
+    }
+    if (!ws2_bind_module(ws2, module))
+    {
+        ok(0, "target %s: %s lacks a function the tests use\n", ws2_target, ws2->path);
+        return FALSE;
+    }
+    trace("target %s: bound %s\n", ws2_target, ws2->path);
+    return TRUE;
+}

@@ -1,0 +1,404 @@
+/* The DLL as a drop-in: programs and Wine's own DLLs that import ws2_32 get it and work
+ * end to end; exports the platform lacks fail cleanly. */
+
+#include <stdio.h>
+#include "ws2test.h"
+#include "exports.h"
+
+static BOOL is_ours(void)
+{
+    return strcmp(ws2_target, "platform") != 0;
+}
+
+static void same_dir(const char *a, const char *b, BOOL *same)
+{
+    char da[MAX_PATH], db[MAX_PATH], *p;
+
+    lstrcpynA(da, a, MAX_PATH);
+    lstrcpynA(db, b, MAX_PATH);
+    if ((p = strrchr(da, '\\'))) *p = 0;
+    if ((p = strrchr(db, '\\'))) *p = 0;
+    *same = !lstrcmpiA(da, db);
+}
+
+static void test_module(void)
+{
+    char exe[MAX_PATH];
+    HMODULE by_name;
+    BOOL same;
+
+    GetModuleFileNameA(NULL, exe, sizeof(exe));
+    startup();
+    if (!strcmp(ws2_target, "dropin"))
+    {
+        same_dir(exe, ws2->path, &same);
+        if (!winetest_platform_is_wine() && !same)
+            skip("Windows binds imports of ws2_32 to the system copy (KnownDLLs): %s\n", ws2->path);
+        else
+            ok(same, "the import bound %s, not the DLL next to %s\n", ws2->path, exe);
+    }
+    /* The platform is loaded now: a by-name lookup must still find the DLL the program uses. */
+    by_name = GetModuleHandleA("ws2_32.dll");
+    if (!strcmp(ws2_target, "dropin"))
+    {
+        ok(by_name == ws2->module, "GetModuleHandle(ws2_32.dll) returned %p, the program's is %p\n",
+           by_name, ws2->module);
+        ok(LoadLibraryA("ws2_32.dll") == ws2->module, "LoadLibrary(ws2_32.dll) returned another module\n");
+    }
+    if (is_ours())
+        ok(ws2_load_platform() != ws2->module || !winetest_platform_is_wine(),
+           "the platform path loads the DLL under test itself\n");
+    cleanup();
+}
+
+static void round_trip(SOCKET a, SOCKET b)
+{
+    char buf[16] = {0};
+    int ret;
+
+    ok(send(a, "ping", 4, 0) == 4, "send failed: %d\n", WSAGetLastError());
+    ret = recv(b, buf, sizeof(buf), 0);
+    ok(ret == 4 && !memcmp(buf, "ping", 4), "recv got %d '%.4s'\n", ret, buf);
+    ok(send(b, "pong", 4, 0) == 4, "send back failed: %d\n", WSAGetLastError());
+    ret = recv(a, buf, sizeof(buf), 0);
+    ok(ret == 4 && !memcmp(buf, "pong", 4), "recv back got %d '%.4s'\n", ret, buf);
+}
+
+static void tcp_over(int family, const char *address)
+{
+    SOCKET l, c, a;
+    SOCKADDR_STORAGE peer, local;
+    int len = sizeof(peer);
+
+    startup();
+    l = tcp_listener(family, address, 5);
+    c = tcp_connect(l);
+    a = accept(l, (struct sockaddr *)&peer, &len);
+    ok(a != INVALID_SOCKET, "accept failed: %d\n", WSAGetLastError());
+    sockaddr_of(c, &local);
+    ok(peer.ss_family == family && len == (family == AF_INET ? 16 : 28), "peer %s, len %d\n", addr_str(&peer), len);
+    ok(!memcmp(&peer, &local, len), "accept says %s, the client is %s\n", addr_str(&peer), addr_str(&local));
+    round_trip(c, a);
+    ok(!shutdown(c, SD_SEND), "shutdown failed: %d\n", WSAGetLastError());
+    ok(peer_state(a, 2000) == PEER_FIN, "the end of the stream did not arrive\n");
+    closesocket(a);
+    closesocket(c);
+    closesocket(l);
+    cleanup();
+}
+
+static void test_tcp4(void) { tcp_over(AF_INET, "127.0.0.1"); }
+static void test_tcp6(void) { tcp_over(AF_INET6, "::1"); }
+
+static void test_udp(void)
+{
+    SOCKADDR_IN addr = { AF_INET }, from;
+    int len = sizeof(addr), ret;
+    SOCKET a, b;
+    char buf[8];
+
+    startup();
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+    b = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+    ok(!bind(b, (struct sockaddr *)&addr, sizeof(addr)), "bind failed: %d\n", WSAGetLastError());
+    getsockname(b, (struct sockaddr *)&addr, &len);
+    ok(sendto(a, "dgram", 5, 0, (struct sockaddr *)&addr, sizeof(addr)) == 5, "sendto failed: %d\n", WSAGetLastError());
+    len = sizeof(from);
+    ret = recvfrom(b, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len);
+    ok(ret == 5 && !memcmp(buf, "dgram", 5), "recvfrom got %d\n", ret);
+    ok(from.sin_addr.s_addr == htonl(INADDR_LOOPBACK), "from %s\n", addr_str(&from));
+    closesocket(a);
+    closesocket(b);
+    cleanup();
+}
+
+static void test_getaddrinfo(void)
+{
+    ADDRINFOA hints = { AI_NUMERICHOST }, *res = NULL;
+    int ret;
+
+    startup();
+    hints.ai_socktype = SOCK_STREAM;
+    ret = getaddrinfo("127.0.0.1", "80", &hints, &res);
+    ok(!ret && res && res->ai_family == AF_INET, "getaddrinfo(127.0.0.1) returned %d\n", ret);
+    ok(res && ((SOCKADDR_IN *)res->ai_addr)->sin_port == htons(80), "wrong port\n");
+    if (res) freeaddrinfo(res);
+    res = NULL;
+    ret = getaddrinfo("::1", "443", &hints, &res);
+    ok(!ret && res && res->ai_family == AF_INET6, "getaddrinfo(::1) returned %d\n", ret);
+    ok(res && IN6_IS_ADDR_LOOPBACK(&((SOCKADDR_IN6 *)res->ai_addr)->sin6_addr), "wrong address\n");
+    if (res) freeaddrinfo(res);
+    ret = getaddrinfo("not a number", NULL, &hints, &res);
+    ok(ret == WSAHOST_NOT_FOUND || ret == WSANO_DATA || ret == WSAEINVAL, "a bad numeric host gave %d\n", ret);
+    cleanup();
+}
+
+/* A connected pair through the DLL under test. */
+static void connected_pair(SOCKET *l, SOCKET *c, SOCKET *a)
+{
+    *l = tcp_listener(AF_INET, "127.0.0.1", 5);
+    *c = tcp_connect(*l);
+    *a = accept(*l, NULL, NULL);
+    ok(*a != INVALID_SOCKET, "accept failed: %d\n", WSAGetLastError());
+}
+
+static void close_all(SOCKET l, SOCKET c, SOCKET a)
+{
+    closesocket(a);
+    closesocket(c);
+    closesocket(l);
+}
+
+static void test_select(void)
+{
+    SOCKET l, c, a;
+    fd_set rd, wr;
+    struct timeval tv = { 0, 0 };
+
+    startup();
+    connected_pair(&l, &c, &a);
+    FD_ZERO(&rd);
+    FD_SET(a, &rd);
+    ok(select(0, &rd, NULL, NULL, &tv) == 0, "readable before data\n");
+    send(c, "x", 1, 0);
+    FD_ZERO(&rd);
+    FD_SET(a, &rd);
+    FD_ZERO(&wr);
+    FD_SET(c, &wr);
+    tv.tv_sec = 2;
+    ok(select(0, &rd, &wr, NULL, &tv) == 2, "select did not report read and write\n");
+    ok(FD_ISSET(a, &rd) && FD_ISSET(c, &wr), "wrong sets\n");
+    close_all(l, c, a);
+    cleanup();
+}
+
+static void test_poll(void)
+{
+    SOCKET l, c, a;
+    WSAPOLLFD fds[2];
+    int ret;
+
+    startup();
+    connected_pair(&l, &c, &a);
+    fds[0].fd = a;
+    fds[0].events = POLLRDNORM;
+    fds[1].fd = c;
+    fds[1].events = POLLWRNORM;
+    send(c, "x", 1, 0);
+    ret = WSAPoll(fds, 2, 2000);
+    ok(ret == 2, "WSAPoll returned %d\n", ret);
+    ok(fds[0].revents & POLLRDNORM, "no POLLRDNORM: %#x\n", fds[0].revents);
+    ok(fds[1].revents & POLLWRNORM, "no POLLWRNORM: %#x\n", fds[1].revents);
+    close_all(l, c, a);
+    cleanup();
+}
+
+static void test_eventselect(void)
+{
+    WSANETWORKEVENTS events;
+    SOCKET l, c, a;
+    HANDLE event = CreateEventW(NULL, TRUE, FALSE, NULL);
+
+    startup();
+    connected_pair(&l, &c, &a);
+    ok(!WSAEventSelect(a, event, FD_READ | FD_CLOSE), "WSAEventSelect failed: %d\n", WSAGetLastError());
+    send(c, "x", 1, 0);
+    ok(WaitForSingleObject(event, 2000) == WAIT_OBJECT_0, "FD_READ was not signalled\n");
+    ok(!WSAEnumNetworkEvents(a, event, &events), "WSAEnumNetworkEvents failed: %d\n", WSAGetLastError());
+    ok(events.lNetworkEvents == FD_READ, "events %#lx\n", events.lNetworkEvents);
+    close_all(l, c, a);
+    CloseHandle(event);
+    cleanup();
+}
+
+static void test_overlapped(void)
+{
+    WSAOVERLAPPED ov = { 0 };
+    WSABUF buf;
+    DWORD bytes = 0, flags = 0;
+    SOCKET l, c, a;
+    char data[8] = {0};
+    int ret;
+
+    startup();
+    connected_pair(&l, &c, &a);
+    ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+    buf.buf = data;
+    buf.len = sizeof(data);
+    ret = WSARecv(a, &buf, 1, &bytes, &flags, &ov, NULL);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSA_IO_PENDING, "WSARecv returned %d, %d\n", ret, WSAGetLastError());
+    buf.buf = (char *)"overlap";
+    buf.len = 7;
+    ret = WSASend(c, &buf, 1, &bytes, 0, NULL, NULL);
+    ok(!ret && bytes == 7, "WSASend returned %d, %lu bytes\n", ret, bytes);
+    ok(WaitForSingleObject(ov.hEvent, 2000) == WAIT_OBJECT_0, "the receive did not complete\n");
+    ok(WSAGetOverlappedResult(a, &ov, &bytes, FALSE, &flags) && bytes == 7, "got %lu bytes\n", bytes);
+    ok(!memcmp(data, "overlap", 7), "wrong data\n");
+    CloseHandle(ov.hEvent);
+    close_all(l, c, a);
+    cleanup();
+}
+
+static void *extension(SOCKET s, GUID guid)
+{
+    void *fn = NULL;
+    DWORD size;
+
+    if (WSAIoctl(s, SIO_GET_EXTENSION_FUNCTION_POINTER, &guid, sizeof(guid), &fn, sizeof(fn), &size, NULL, NULL))
+        return NULL;
+    return fn;
+}
+
+static void test_acceptex(void)
+{
+    LPFN_ACCEPTEX pAcceptEx;
+    LPFN_CONNECTEX pConnectEx;
+    OVERLAPPED ov = { 0 }, cov = { 0 };
+    SOCKADDR_IN addr = { AF_INET };
+    SOCKET l, a, c;
+    char buf[2 * (sizeof(SOCKADDR_STORAGE) + 16)];
+    DWORD bytes;
+    int len = sizeof(addr);
+
+    startup();
+    l = tcp_listener(AF_INET, "127.0.0.1", 5);
+    pAcceptEx = extension(l, (GUID)WSAID_ACCEPTEX);
+    pConnectEx = extension(l, (GUID)WSAID_CONNECTEX);
+    ok(pAcceptEx && pConnectEx, "no AcceptEx/ConnectEx through WSAIoctl: %d\n", WSAGetLastError());
+    if (!pAcceptEx || !pConnectEx) goto done;
+    a = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+    ok(!pAcceptEx(l, a, buf, 0, sizeof(SOCKADDR_STORAGE) + 16, sizeof(SOCKADDR_STORAGE) + 16, &bytes, &ov)
+       && WSAGetLastError() == ERROR_IO_PENDING, "AcceptEx did not pend: %d\n", WSAGetLastError());
+    c = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    bind(c, (struct sockaddr *)&addr, sizeof(addr));
+    getsockname(l, (struct sockaddr *)&addr, &len);
+    cov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (!pConnectEx(c, (struct sockaddr *)&addr, sizeof(addr), (void *)"hello", 5, &bytes, &cov))
+        ok(WSAGetLastError() == ERROR_IO_PENDING, "ConnectEx failed: %d\n", WSAGetLastError());
+    ok(WaitForSingleObject(cov.hEvent, 2000) == WAIT_OBJECT_0, "ConnectEx did not complete\n");
+    ok(WaitForSingleObject(ov.hEvent, 2000) == WAIT_OBJECT_0, "AcceptEx did not complete\n");
+    ok(!setsockopt(a, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, (char *)&l, sizeof(l)),
+       "SO_UPDATE_ACCEPT_CONTEXT failed: %d\n", WSAGetLastError());
+    memset(buf, 0, 5);
+    ok(recv(a, buf, 5, 0) == 5 && !memcmp(buf, "hello", 5), "the data sent with ConnectEx did not arrive\n");
+    closesocket(c);
+    closesocket(a);
+    CloseHandle(ov.hEvent);
+    CloseHandle(cov.hEvent);
+done:
+    closesocket(l);
+    cleanup();
+}
+
+/* Wine's wsock32 imports ws2_32: under the override it must run on this DLL, and work. */
+static void test_wsock32(void)
+{
+    HMODULE wsock32;
+    struct ws2_api via, *saved = ws2;
+
+    if (strcmp(ws2_target, "dropin"))
+    {
+        skip("wsock32 binds the program's ws2_32 import only; target %s is loaded apart\n", ws2_target);
+        return;
+    }
+    wsock32 = LoadLibraryA("wsock32.dll");
+    ok(wsock32 != NULL, "cannot load wsock32: %lu\n", GetLastError());
+    if (!wsock32) return;
+    ws2_bind_module(&via, wsock32);
+    if (winetest_platform_is_wine())
+        ok(via.p_accept == ws2->p_accept && via.p_socket == ws2->p_socket,
+           "wsock32's accept/socket do not lead to %s\n", ws2->path);
+    ws2 = &via;
+    if (via.p_socket && via.p_accept && via.p_WSAStartup) tcp_over(AF_INET, "127.0.0.1");
+    else ok(0, "wsock32 lacks socket/accept/WSAStartup\n");
+    ws2 = saved;
+}
+
+typedef ULONG_PTR (WINAPI *any_fn)();
+
+/* Calls FN with NARGS zero arguments; on x86, also says how many bytes the callee left on
+ * the stack (its stdcall cleanup must match the export's arguments). */
+static ULONG_PTR call_zeros(void *fn, int nargs, int *unpopped)
+{
+#ifdef __i386__
+    ULONG_PTR ret;
+
+    __asm__ volatile("movl %%esp, %%esi\n\t"
+                     "jecxz 2f\n"
+                     "1:\n\tpushl $0\n\tloop 1b\n"
+                     "2:\n\tcall *%%ebx\n\t"
+                     "movl %%esi, %%ecx\n\t"
+                     "subl %%esp, %%ecx\n\t"
+                     "movl %%esi, %%esp\n\t"
+                     : "=a"(ret), "=c"(*unpopped)
+                     : "b"(fn), "c"(nargs)
+                     : "esi", "edx", "memory", "cc");
+    return ret;
+#else
+    *unpopped = 0;
+    return ((ULONG_PTR (WINAPI *)(ULONG_PTR, ULONG_PTR, ULONG_PTR, ULONG_PTR, ULONG_PTR, ULONG_PTR,
+                                  ULONG_PTR, ULONG_PTR, ULONG_PTR, ULONG_PTR, ULONG_PTR, ULONG_PTR))fn)
+           (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+#endif
+}
+
+static BOOL clean_failure(const struct ws2_export_info *info, ULONG_PTR ret, DWORD error)
+{
+    if (!strcmp(info->fail, "void")) return error == WSAEOPNOTSUPP;
+    if (!strcmp(info->fail, "error")) return (DWORD)ret == WSAEOPNOTSUPP && error == WSAEOPNOTSUPP;
+    if (!strcmp(info->fail, "socket_error")) return (int)ret == SOCKET_ERROR && error == WSAEOPNOTSUPP;
+    if (!strcmp(info->fail, "invalid_socket")) return (SOCKET)ret == INVALID_SOCKET && error == WSAEOPNOTSUPP;
+    return !ret && error == WSAEOPNOTSUPP;
+}
+
+static void test_missing(void)
+{
+    HMODULE platform = ws2_load_platform();
+    unsigned int i, missing = 0;
+
+    if (!is_ours())
+    {
+        skip("the platform is what lacks these exports\n");
+        return;
+    }
+    ok(platform != NULL, "cannot load the platform\n");
+    startup();
+    for (i = 0; i < WS2_EXPORT_COUNT; i++)
+    {
+        const struct ws2_export_info *info = &ws2_exports[i];
+        void *fn = (void *)GetProcAddress(ws2->module, info->name);
+        ULONG_PTR ret;
+        int unpopped;
+
+        ok(fn != NULL, "%s is not exported\n", info->name);
+        if (!fn || !platform || GetProcAddress(platform, info->name)) continue;
+        missing++;
+        SetLastError(0xdeadbeef);
+        ret = call_zeros(fn, info->nargs, &unpopped);
+        ok(clean_failure(info, ret, GetLastError()), "%s returned %#Ix, error %lu\n",
+           info->name, ret, GetLastError());
+        ok(!unpopped, "%s left %d bytes on the stack\n", info->name, unpopped);
+    }
+    trace("%u exports are missing from the platform %s\n", missing, winetest_platform_is_wine() ? "(Wine)" : "");
+    if (winetest_platform_is_wine()) ok(missing >= 60, "only %u exports missing; expected Wine 8.0's 64\n", missing);
+    cleanup();
+}
+
+START_TEST(dropin)
+{
+    if (!ws2_bind()) return;
+    subtest("module", test_module);
+    subtest("tcp4", test_tcp4);
+    subtest("tcp6", test_tcp6);
+    subtest("udp", test_udp);
+    subtest("getaddrinfo", test_getaddrinfo);
+    subtest("select", test_select);
+    subtest("poll", test_poll);
+    subtest("eventselect", test_eventselect);
+    subtest("overlapped", test_overlapped);
+    subtest("acceptex", test_acceptex);
+    subtest("wsock32", test_wsock32);
+    subtest("missing", test_missing);
+}
