@@ -1274,7 +1274,7 @@ static void test_G1(void)
         return;
     }
     module = LoadLibraryA(path);
-    ok(module != NULL && ws2_bind_module(&fault, module), "cannot load the fault-seam build %s\n", path);
+    ok(module != NULL && ws2_bind_module(&fault, module, NULL), "cannot load the fault-seam build %s\n", path);
     if (!module) return;
     ws2 = &fault;
     for (j = 0; j < ARRAYSIZE(steps); j++)

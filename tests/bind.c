@@ -8,7 +8,8 @@ const char *ws2_target = "dropin";
 
 void *imported_function(void);
 
-BOOL ws2_bind_module(struct ws2_api *api, HMODULE module)
+/* Binds MODULE's functions; what it lacks comes from FALLBACK, if given. */
+BOOL ws2_bind_module(struct ws2_api *api, HMODULE module, const struct ws2_api *fallback)
 {
     BOOL complete = TRUE;
 
@@ -16,7 +17,8 @@ BOOL ws2_bind_module(struct ws2_api *api, HMODULE module)
     api->module = module;
     GetModuleFileNameA(module, api->path, sizeof(api->path));
 #define F(name) \
-    if (!(api->p_##name = (void *)GetProcAddress(module, #name))) complete = FALSE;
+    if (!(api->p_##name = (void *)GetProcAddress(module, #name)) && \
+        !(fallback && (api->p_##name = fallback->p_##name))) complete = FALSE;
     WS2_TEST_FUNCS
 #undef F
     return complete;
@@ -60,7 +62,7 @@ BOOL ws2_bind(void)
         ok(0, "target %s: cannot load the DLL under test (error %lu)\n", ws2_target, GetLastError());
         return FALSE;
     }
-    if (!ws2_bind_module(ws2, module))
+    if (!ws2_bind_module(ws2, module, NULL))
     {
         ok(0, "target %s: %s lacks a function the tests use\n", ws2_target, ws2->path);
         return FALSE;

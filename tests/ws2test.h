@@ -41,7 +41,7 @@ extern const char *ws2_target;
 
 /* Binds the DLL the environment names; fails the test and returns FALSE when it cannot. */
 BOOL ws2_bind(void);
-BOOL ws2_bind_module(struct ws2_api *api, HMODULE module);
+BOOL ws2_bind_module(struct ws2_api *api, HMODULE module, const struct ws2_api *fallback);
 HMODULE ws2_load_platform(void);
 
 /* The tests call Winsock by its usual names, through the bound DLL. */

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""conformance.py OURS_SUMMARY PLATFORM_SUMMARY: the rule-by-rule table of docs/conformance.md,
+from two runner summaries (this DLL, and the platform's ws2_32), as Markdown."""
+import re
+import sys
+
+RULES = {
+    'A1': 'WSANOTINITIALISED without WSAStartup',
+    'A2': 'WSAEINPROGRESS inside a WinSock 1.1 blocking call',
+    'A3': 'WSAENOTSOCK for 0, INVALID_SOCKET, a closed socket, a file',
+    'A4': 'WSAEOPNOTSUPP for UDP',
+    'A5': 'WSAEINVAL without listen',
+    'A6': 'WSAEFAULT for a short addrlen, nothing consumed',
+    'A7': 'WSAEFAULT for bad pointers, never a crash, nothing consumed',
+    'A8': 'addr without addrlen, or neither',
+    'B1': 'WSAEWOULDBLOCK when non-blocking; a deferred one counts as pending',
+    'B2': 'blocking listener waits',
+    'B3': 'alertable wait: an APC runs, the wait goes on',
+    'B4': 'closesocket from another thread: WSAEINTR, promptly',
+    'B5': 'WinSock 1.1 blocking hook, WSACancelBlockingCall, WSAIsBlocking',
+    'C1': 'no condition function: like accept',
+    'C2': 'called on the calling thread, no lock held, may re-enter',
+    'C3': 'lpCallerId: the full peer address, the DLL\'s buffer',
+    'C4': 'lpCallerData NULL',
+    'C5': 'lpSQOS and lpGQOS NULL',
+    'C6': 'lpCalleeId: the concrete local address',
+    'C7': 'lpCalleeData: a valid empty WSABUF',
+    'C8': 'g zeroed, SO_GROUP_ID stays 0',
+    'C9': 'dwCallbackData passed through',
+    'C10': 'callback address and returned addr identical',
+    'D1': 'CF_ACCEPT returns the socket and the address',
+    'D2': 'CF_REJECT: WSAECONNREFUSED, the peer is reset',
+    'D3': 'CF_DEFER: WSATRY_AGAIN, the connection stays at the head',
+    'D4': 'other values: WSAEINVAL, the connection stays',
+    'D5': 'the callback closes the listener',
+    'E1': 'a held connection makes the listener readable',
+    'E2': 'FD_ACCEPT re-enabled, not posted by a deferral alone',
+    'E3': 'a held connection reset by its peer: WSAECONNRESET',
+    'E4': 'SO_CONDITIONAL_ACCEPT: a withdrawn connection gives WSAEACCES',
+    'E5': 'closing the listener ends its held connection, leaks nothing',
+    'E6': 'the accepted socket inherits the listener\'s properties',
+    'F1': 'SO_CONDITIONAL_ACCEPT get/set, before listen, TCP only',
+    'F2': 'SO_CONDITIONAL_ACCEPT with the handshake completed first',
+    'G1': 'WSAEMFILE, WSAENOBUFS, WSAENETDOWN, connection kept',
+    'G2': 'every failure is a WSA code',
+    'H1': 'WSAStartup counted, WSACleanup without it fails',
+    'H2': 'the last WSACleanup ends every socket and held connection',
+    'H3': 'version negotiation',
+    'I1': 'several threads: each connection exactly once',
+    'I2': 'a waiter is woken by another thread\'s deferral',
+}
+
+LINE = re.compile(r'^(PASS|FAIL|SKIP) ([^ :]+):([^ :]+)(?::([^ ]+))?(?: (.*))?$')
+
+
+def read(path):
+    results = {}
+    try:
+        lines = open(path, encoding='utf-8', errors='replace').read().splitlines()
+    except OSError:
+        return results
+    for line in lines:
+        m = LINE.match(line.strip())
+        if m:
+            status, prog, unit, subtest, reason = m.groups()
+            reason = re.sub(r'^\(\d+\.\d+s\)$', '', reason or '')
+            results[(unit, subtest or '')] = (status, reason)
+    return results
+
+
+def cell(result):
+    if not result:
+        return 'not run'
+    status, reason = result
+    text = {'PASS': 'pass', 'FAIL': '**fail**', 'SKIP': 'not reachable'}[status]
+    if reason and status != 'PASS':
+        reason = reason.replace('|', '\\|')
+        text += ': ' + (reason if len(reason) < 160 else reason[:157] + '...')
+    return text
+
+
+def main():
+    if len(sys.argv) != 3:
+        raise SystemExit(__doc__)
+    ours, platform = read(sys.argv[1]), read(sys.argv[2])
+    keys = sorted(set(ours) | set(platform), key=lambda k: (k[0] != 'accept', k[0],
+                  (k[1][0], int(k[1][1:])) if re.match(r'^[A-Z]\d+$', k[1]) else (k[1], 0)))
+    print('# Conformance: this DLL and the platform\'s ws2_32, rule by rule\n')
+    print('Rules are those of the WSAAccept contract; each is a subtest of `tests/accept.c` named by')
+    print('its id. The other rows are the drop-in checks (`tests/dropin.c`, `tests/exports.c`).')
+    print('Regenerate with `tools/run-tests.sh --update-docs` (under Wine 8.0 on Debian 12).\n')
+    print('| rule | what | this DLL (drop-in) | platform ws2_32 |')
+    print('| --- | --- | --- | --- |')
+    for key in keys:
+        unit, subtest = key
+        name = subtest if unit == 'accept' else '%s:%s' % (unit, subtest)
+        print('| %s | %s | %s | %s |' % (name, RULES.get(subtest, '') if unit == 'accept' else '',
+                                         cell(ours.get(key)), cell(platform.get(key))))
+    fails = sum(1 for k in keys if ours.get(k, ('',))[0] == 'FAIL')
+    pfails = sum(1 for k in keys if platform.get(k, ('',))[0] == 'FAIL')
+    print('\nThis DLL fails %d of %d; the platform fails %d.' % (fails, len(keys), pfails))
+
+
+if __name__ == '__main__':
+    main()

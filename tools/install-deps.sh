@@ -1,0 +1,13 @@
+#!/bin/sh
+# Installs what building and testing need, from Debian's archive (run as root on Debian 12).
+set -e
+packages="mingw-w64 meson ninja-build wine wine64 mtools python3 procps"
+missing=""
+for p in $packages; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends $missing
