@@ -853,6 +853,9 @@ static void test_D3(void)
     closesocket(a);
     closesocket(c2);
     server_down(&srv);
+    if (strcmp(ws2_target, "platform"))
+        skip("AcceptEx taking a deferred connection first is not reachable here: the held connection "
+             "is a platform socket of its own and cannot be moved into the caller's accept socket\n");
 }
 
 static void test_D4(void)
@@ -1411,7 +1414,8 @@ static void test_H2(void)
        WSAGetLastError() == WSAENOTSOCK, "the old listener still works: error %d\n", WSAGetLastError());
     ok(getsockopt(a, SOL_SOCKET, SO_TYPE, (char *)&type, &len) == SOCKET_ERROR &&
        WSAGetLastError() == WSAENOTSOCK, "an old accepted socket still works: error %d\n", WSAGetLastError());
-    (void)c;
+    ok(getsockopt(c, SOL_SOCKET, SO_TYPE, (char *)&type, &len) == SOCKET_ERROR &&
+       WSAGetLastError() == WSAENOTSOCK, "an old client socket still works: error %d\n", WSAGetLastError());
 
     /* Nothing leaks across startup/cleanup cycles with held connections. */
     GetProcessHandleCount(GetCurrentProcess(), &before);
