@@ -1011,6 +1011,52 @@ static void test_E2(void)
     server_down(&srv);
 }
 
+/* The FD_ACCEPT messages WSAAsyncSelect posted for L within MS milliseconds. */
+static int fd_accept_messages(HWND hwnd, SOCKET l, int ms)
+{
+    DWORD end = GetTickCount() + ms;
+    int count = 0;
+    MSG msg;
+
+    do
+    {
+        while (PeekMessageA(&msg, hwnd, WM_USER + 2, WM_USER + 2, PM_REMOVE))
+            if ((SOCKET)msg.wParam == l && WSAGETSELECTEVENT(msg.lParam) == FD_ACCEPT) count++;
+        if (count) break;
+        MsgWaitForMultipleObjects(0, NULL, FALSE, 20, QS_POSTMESSAGE);
+    } while ((LONG)(GetTickCount() - end) < 0);
+    return count;
+}
+
+/* E2 through WSAAsyncSelect: the same rules, as window messages. */
+static void test_E2_async(void)
+{
+    struct server srv;
+    SOCKET c2, a;
+    HWND hwnd;
+
+    startup();
+    hwnd = CreateWindowA("STATIC", "", 0, 0, 0, 0, 0, HWND_MESSAGE, NULL, NULL, NULL);
+    srv.l = tcp_listener(AF_INET, "127.0.0.1", 8);
+    ok(!WSAAsyncSelect(srv.l, hwnd, WM_USER + 2, FD_ACCEPT), "WSAAsyncSelect failed: %d\n", WSAGetLastError());
+    srv.c = tcp_connect(srv.l);
+    ok(fd_accept_messages(hwnd, srv.l, 2000) == 1, "no FD_ACCEPT message for the first connection\n");
+    expect_error(wsa_accept(srv.l, CF_DEFER), WSATRY_AGAIN, "CF_DEFER");
+    ok(!fd_accept_messages(hwnd, srv.l, 300), "the deferred connection posted FD_ACCEPT on its own\n");
+    c2 = tcp_connect(srv.l);
+    ok(fd_accept_messages(hwnd, srv.l, 2000) >= 1, "no FD_ACCEPT message for the connection behind it\n");
+    a = wsa_accept(srv.l, CF_ACCEPT);
+    ok(same_connection(a, srv.c), "the deferred connection was not first\n");
+    closesocket(a);
+    ok(fd_accept_messages(hwnd, srv.l, 2000) >= 1, "FD_ACCEPT was not posted again after WSAAccept\n");
+    a = accept(srv.l, NULL, NULL);
+    ok(same_connection(a, c2), "the second connection was lost\n");
+    closesocket(a);
+    closesocket(c2);
+    DestroyWindow(hwnd);
+    server_down(&srv);
+}
+
 static void reset_close(SOCKET s)
 {
     LINGER linger = { 1, 0 };
@@ -1612,6 +1658,7 @@ START_TEST(accept)
     subtest("D5", test_D5);
     subtest("E1", test_E1);
     subtest("E2", test_E2);
+    subtest("E2_async", test_E2_async);
     subtest("E3", test_E3);
     subtest("E4", test_E4);
     subtest("E5", test_E5);

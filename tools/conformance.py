@@ -35,6 +35,7 @@ RULES = {
     'D5': 'the callback closes the listener',
     'E1': 'a held connection makes the listener readable',
     'E2': 'FD_ACCEPT re-enabled, not posted by a deferral alone',
+    'E2_async': 'E2 through WSAAsyncSelect messages',
     'E3': 'a held connection reset by its peer: WSAECONNRESET',
     'E4': 'SO_CONDITIONAL_ACCEPT: a withdrawn connection gives WSAEACCES',
     'E5': 'closing the listener ends its held connection, leaks nothing',
@@ -83,8 +84,11 @@ def main():
     if len(sys.argv) != 3:
         raise SystemExit(__doc__)
     ours, platform = read(sys.argv[1]), read(sys.argv[2])
-    keys = sorted(set(ours) | set(platform), key=lambda k: (k[0] != 'accept', k[0],
-                  (k[1][0], int(k[1][1:])) if re.match(r'^[A-Z]\d+$', k[1]) else (k[1], 0)))
+    def order(key):
+        m = re.match(r'^([A-Z])(\d+)(.*)$', key[1])
+        return (key[0] != 'accept', key[0], (m.group(1), int(m.group(2)), m.group(3)) if m else (key[1], 0, ''))
+
+    keys = sorted(set(ours) | set(platform), key=order)
     print('# Conformance: this DLL and the platform\'s ws2_32, rule by rule\n')
     print('Rules are those of the WSAAccept contract; each is a subtest of `tests/accept.c` named by')
     print('its id. The other rows are the drop-in checks (`tests/dropin.c`, `tests/exports.c`).')
