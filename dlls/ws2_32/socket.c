@@ -11,23 +11,20 @@ static BOOL is_wildcard(const SOCKADDR_STORAGE *addr)
 }
 
 /* Makes ST a listener: its family, its local address when concrete (C6 then costs nothing
- * per connection), and a platform socket that never blocks, so that every wait is ours. */
+ * per connection), and a platform socket that never blocks, so that every wait is ours.
+ * Done on every listen, so a state left by a handle closed behind our back is made right. */
 int listener_init(struct sockstate *st)
 {
     SOCKADDR_STORAGE local;
     int len = sizeof(local);
     u_long on = 1;
 
-    if (st->listening) return 0;
     if (PLATFORM(getsockname)(st->s, (struct sockaddr *)&local, &len)) return GetLastError();
     if (PLATFORM(ioctlsocket)(st->s, FIONBIO, &on)) return GetLastError();
     AcquireSRWLockExclusive(&st->lock);
     st->family = local.ss_family;
-    if (!is_wildcard(&local))
-    {
-        st->local = local;
-        st->local_len = len;
-    }
+    st->local = local;
+    st->local_len = is_wildcard(&local) ? 0 : len;
     st->listening = TRUE;
     ReleaseSRWLockExclusive(&st->lock);
     return 0;
