@@ -68,5 +68,14 @@ BOOL ws2_bind(void)
         return FALSE;
     }
     trace("target %s: bound %s\n", ws2_target, ws2->path);
+    if (!strcmp(ws2_target, "path"))
+    {
+        char wanted[MAX_PATH] = "", full[MAX_PATH] = "";
+
+        GetEnvironmentVariableA("WS2_TEST_DLL", wanted, sizeof(wanted));
+        GetFullPathNameA(wanted, sizeof(full), full, NULL);
+        /* Where the loader hands out another copy (KnownDLLs), nothing here tests our DLL. */
+        if (!ok(!lstrcmpiA(full, ws2->path), "asked for %s, the loader gave %s\n", full, ws2->path)) return FALSE;
+    }
     return TRUE;
 }
