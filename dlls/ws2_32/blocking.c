@@ -6,6 +6,10 @@
 /* Threads inside a 1.1 blocking call: the stubs test it before refusing anything. */
 volatile LONG ws2_blocking_threads;
 
+/* How long a wait trusts the platform's FD_ACCEPT alone: Wine does not re-arm it after an
+ * accept that failed (a connection reset in the queue), so the caller looks again this often. */
+#define LOOK_AGAIN_MS 200
+
 struct thread_state
 {
     FARPROC hook;       /* NULL: the default hook */
@@ -77,11 +81,12 @@ static DWORD hook_turn(struct thread_state *ts, HANDLE event)
 
 static int hooked_wait(struct thread_state *ts, HANDLE event)
 {
+    DWORD start = GetTickCount();
     int error = 0;
 
     ts->in_call = TRUE;
     InterlockedIncrement(&ws2_blocking_threads);
-    while (!ts->cancelled && hook_turn(ts, event) != WAIT_OBJECT_0)
+    while (!ts->cancelled && hook_turn(ts, event) != WAIT_OBJECT_0 && GetTickCount() - start < LOOK_AGAIN_MS)
         ;
     if (ts->cancelled) error = WSAEINTR;
     ts->cancelled = FALSE;
@@ -90,14 +95,14 @@ static int hooked_wait(struct thread_state *ts, HANDLE event)
     return error;
 }
 
-/* Waits until EVENT is set or an APC ran (the caller then looks again and, if nothing is
- * there, waits again).  Under WinSock 1.1 the thread's blocking hook runs meanwhile. */
+/* Waits until EVENT is set, an APC ran or LOOK_AGAIN_MS passed (the caller then looks again
+ * and, if nothing is there, waits again).  Under WinSock 1.1 the blocking hook runs meanwhile. */
 int blocking_wait(HANDLE event)
 {
     struct thread_state *ts;
 
     if (ws2_winsock11() && (ts = thread_state(TRUE))) return hooked_wait(ts, event);
-    if (WaitForSingleObjectEx(event, INFINITE, TRUE) == WAIT_FAILED) return WSAENETDOWN;
+    if (WaitForSingleObjectEx(event, LOOK_AGAIN_MS, TRUE) == WAIT_FAILED) return WSAENETDOWN;
     return 0;
 }
 
