@@ -14,16 +14,21 @@ export WINEPREFIX="$b/wineprefix"
 win() { winepath -w "$1" 2>/dev/null; }
 run() { "$top/tools/wine-run.sh" "$b/winetest/runner.exe" "$@"; }
 
-# The runner's own check and the image check come first: the rest relies on them.
+# The tools' own checks come first: the runner's, the VM image's, the Wine setup tool's.
 infra_passed=0
 infra_failed=0
-for t in runner-selftest image; do
-    if meson test -C "$b" --no-rebuild "$t" >"$b/meson-$t.log" 2>&1; then
-        infra_passed=$((infra_passed + 1)); echo "PASS $t"
+check() {
+    name=$1
+    shift
+    if "$@" >"$b/check-$name.log" 2>&1; then
+        infra_passed=$((infra_passed + 1)); echo "PASS $name"
     else
-        infra_failed=$((infra_failed + 1)); echo "FAIL $t (see $b/meson-$t.log)"
+        infra_failed=$((infra_failed + 1)); echo "FAIL $name (see $b/check-$name.log)"
     fi
-done
+}
+check runner-selftest meson test -C "$b" --no-rebuild runner-selftest
+check image meson test -C "$b" --no-rebuild image
+check wine-setup bash "$top/tests/setup/check_setup.sh" "$top/out"
 
 cd "$b"
 tests="$(win "$b/tests/ws2_32_test.exe")"
