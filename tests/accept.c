@@ -1198,7 +1198,7 @@ static void test_E6(void)
     SOCKADDR_IN addr = { AF_INET };
     HANDLE event = CreateEventW(NULL, TRUE, FALSE, NULL);
     LINGER linger = { 1, 7 };
-    SOCKET l, c1, c2, a;
+    SOCKET l, c1, c2, c3, a;
     int values[] = { 1, 1, 65536, 131072, 1234, 4321, 1 }, i;
 
     for (i = 0; i < ARRAYSIZE(values); i++)
@@ -1237,8 +1237,24 @@ static void test_E6(void)
     closesocket(a);
     winetest_pop_context();
 
+    /* What the listener is when the connection goes out, not when it came. */
+    winetest_push_context("changed while held");
+    c3 = tcp_connect(l);
+    Sleep(100);
+    expect_error(wsa_accept(l, CF_DEFER), WSATRY_AGAIN, "CF_DEFER");
+    *(int *)opts[4].value = 2222;
+    *(int *)opts[5].value = 3333;
+    set_option(l, &opts[4]);
+    set_option(l, &opts[5]);
+    a = wsa_accept(l, CF_ACCEPT);
+    ok(same_connection(a, c3), "WSAAccept failed: %d\n", WSAGetLastError());
+    if (a != INVALID_SOCKET) check_inherited(l, a, opts, ARRAYSIZE(opts), event, c3);
+    closesocket(a);
+    winetest_pop_context();
+
     closesocket(c1);
     closesocket(c2);
+    closesocket(c3);
     closesocket(l);
     CloseHandle(event);
     cleanup();

@@ -102,6 +102,7 @@ static int platform_accept(struct sockstate *st, struct held_conn **out)
     conn->s = PLATFORM(accept)(st->s, (struct sockaddr *)&conn->peer, &conn->peer_len);
     error = conn->s == INVALID_SOCKET ? GetLastError() : 0;
     conn->private_reg = st->private_reg;
+    conn->options_version = st->options_version;
     ReleaseSRWLockShared(&st->lock);
     if (error)
     {
@@ -162,15 +163,16 @@ void listener_wait_unregister(struct sockstate *st)
 }
 
 /* The next connection of the queue, waiting for one if the application's socket blocks.
- * The event is reset before each look, so a wake-up between look and wait is never lost. */
+ * READY resets itself when a wait takes it, so a wake-up between look and wait is kept for
+ * the wait.  The registration ends before the next look: a connection accepted then does not
+ * inherit it, and one that came before it was made still signals it (FD_ACCEPT is level-like). */
 static int take_connection(struct sockstate *st, struct held_conn **out)
 {
-    BOOL waiting = FALSE, closed;
+    BOOL waited = FALSE, closed;
     int error;
 
     for (;;)
     {
-        if (waiting) ResetEvent(st->ready);
         AcquireSRWLockExclusive(&st->lock);
         closed = st->closed;
         *out = closed ? NULL : held_pop(st);
@@ -191,15 +193,15 @@ static int take_connection(struct sockstate *st, struct held_conn **out)
         }
         error = platform_accept(st, out);
         if (error != WSAEWOULDBLOCK || st->app_nonblocking) break;
-        if (!waiting)
-        {
-            if ((error = listener_wait_register(st))) break;
-            waiting = TRUE;
-        }
-        else if ((error = blocking_wait(st->ready))) break;
+        if ((error = listener_wait_register(st))) break;
+        error = blocking_wait(st->ready);
+        listener_wait_unregister(st);
+        if (error) break;
+        waited = TRUE;
     }
-    if (waiting) listener_wait_unregister(st);
     if (error && st->closed) error = WSAEINTR;
+    /* A close or a switch to non-blocking wakes one waiter; it wakes the next. */
+    if (waited && (error == WSAEINTR || error == WSAEWOULDBLOCK)) SetEvent(st->ready);
     return error;
 }
 
@@ -242,7 +244,7 @@ static const struct { int level, name, size; } inherited_options[] =
 };
 
 /* E6 for a connection that waited: what the listener is now, not what it was at accept. */
-static void replay_listener(struct sockstate *st, struct held_conn *conn)
+static void copy_listener_options(struct sockstate *st, struct held_conn *conn)
 {
     char value[16];
     unsigned int i;
@@ -253,6 +255,12 @@ static void replay_listener(struct sockstate *st, struct held_conn *conn)
         if (!PLATFORM(getsockopt)(st->s, inherited_options[i].level, inherited_options[i].name, value, &len))
             PLATFORM(setsockopt)(conn->s, inherited_options[i].level, inherited_options[i].name, value, len);
     }
+}
+
+/* The options are copied only when the application set one on the listener since. */
+static void replay_listener(struct sockstate *st, struct held_conn *conn)
+{
+    if (conn->options_version != st->options_version) copy_listener_options(st, conn);
     if (st->app_hwnd && st->app_mask)
         PLATFORM(WSAAsyncSelect)(conn->s, st->app_hwnd, st->app_msg, st->app_mask);
     else if (st->app_event && st->app_mask)

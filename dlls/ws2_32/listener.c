@@ -50,7 +50,7 @@ struct sockstate *sockstate_get_or_create(SOCKET s)
 
     if ((st = sockstate_get(s))) return st;
     if (!(fresh = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*fresh)))) return NULL;
-    if (!(fresh->ready = CreateEventW(NULL, TRUE, FALSE, NULL)))
+    if (!(fresh->ready = CreateEventW(NULL, FALSE, FALSE, NULL)))
     {
         HeapFree(GetProcessHeap(), 0, fresh);
         return NULL;

@@ -145,7 +145,17 @@ int WSAAPI setsockopt(SOCKET s, int level, int name, const char *value, int len)
 
     if (error) return fail_int(error);
     if (level != SOL_SOCKET || name != SO_CONDITIONAL_ACCEPT)
-        return PLATFORM(setsockopt)(s, level, name, value, len);
+    {
+        struct sockstate *st;
+        if (PLATFORM(setsockopt)(s, level, name, value, len)) return SOCKET_ERROR;
+        /* E6: held connections take the listener's options again when handed out. */
+        if ((st = sockstate_get(s)))
+        {
+            InterlockedIncrement(&st->options_version);
+            sockstate_release(st);
+        }
+        return 0;
+    }
     error = set_conditional_accept(s, value, len);
     return error ? fail_int(error) : 0;
 }

@@ -65,6 +65,7 @@ struct held_conn
     int local_len;
     BOOL deferred;      /* was held once: properties and registration are replayed on hand-out */
     BOOL private_reg;   /* inherited the front's own FD_ACCEPT registration */
+    LONG options_version;   /* the listener's options_version when the platform accepted it */
 };
 
 struct sockstate
@@ -81,7 +82,7 @@ struct sockstate
     SOCKADDR_STORAGE local;     /* the listener's bound address, when it is not a wildcard */
     int local_len;
     struct held_conn *held;     /* taken from the platform, not yet given to the application */
-    HANDLE ready;               /* set on FD_ACCEPT while waiters exist, on deferral, on close */
+    HANDLE ready;               /* auto-reset: FD_ACCEPT while waiters exist, deferral, close */
     LONG waiters;
     BOOL private_reg;           /* the front's FD_ACCEPT registration is on the platform socket */
     WSAEVENT app_event;         /* the application's WSAEventSelect registration */
@@ -89,6 +90,7 @@ struct sockstate
     UINT app_msg;
     LONG app_mask;
     BOOL fd_accept_owed;        /* FD_ACCEPT for WSAEnumNetworkEvents, posted by the front */
+    volatile LONG options_version;  /* counts the application's setsockopt calls on it */
 };
 
 extern volatile LONG ws2_listeners_holding;
