@@ -919,6 +919,66 @@ static void test_D5(void)
 /* ------------------------------------------------------------------------------------ */
 /* E. A connection that waits                                                           */
 
+/* A select or WSAPoll that began while nothing was pending, in another thread. */
+struct late_waiter
+{
+    SOCKET l;
+    BOOL poll;
+    HANDLE started, thread;
+    int ret;
+    DWORD took_ms;
+};
+
+static DWORD WINAPI late_waiter_thread(void *arg)
+{
+    struct late_waiter *w = arg;
+    struct timeval tv = { 5, 0 };
+    WSAPOLLFD pfd = { w->l, POLLRDNORM, 0 };
+    DWORD start = GetTickCount();
+    fd_set rd;
+
+    FD_ZERO(&rd);
+    FD_SET(w->l, &rd);
+    SetEvent(w->started);
+    w->ret = w->poll ? WSAPoll(&pfd, 1, 5000) : select(0, &rd, NULL, NULL, &tv);
+    if (w->ret == 1 && (w->poll ? !(pfd.revents & POLLRDNORM) : !FD_ISSET(w->l, &rd))) w->ret = -2;
+    w->took_ms = GetTickCount() - start;
+    return 0;
+}
+
+/* Starts the waiter once this call has taken the connection, lets it block, then defers. */
+static int CALLBACK defer_under_waiter(WSABUF *caller_id, WSABUF *caller_data, QOS *sqos, QOS *gqos,
+                                       WSABUF *callee_id, WSABUF *callee_data, GROUP *g, DWORD_PTR data)
+{
+    struct late_waiter *w = (struct late_waiter *)data;
+
+    w->thread = CreateThread(NULL, 0, late_waiter_thread, w, 0, NULL);
+    WaitForSingleObject(w->started, 2000);
+    Sleep(400);
+    return CF_DEFER;
+}
+
+static void check_late_waiter(struct server *srv, BOOL poll)
+{
+    struct late_waiter w = { srv->l, poll, CreateEventW(NULL, TRUE, FALSE, NULL) };
+    SOCKET c = tcp_connect(srv->l), a;
+
+    winetest_push_context(poll ? "WSAPoll already waiting" : "select already waiting");
+    wait_pending(srv->l, 1000);
+    a = WSAAccept(srv->l, NULL, NULL, defer_under_waiter, (DWORD_PTR)&w);
+    expect_error(a, WSATRY_AGAIN, "CF_DEFER");
+    ok(w.thread && WaitForSingleObject(w.thread, 8000) == WAIT_OBJECT_0, "the waiter did not return\n");
+    ok(w.ret == 1 && w.took_ms < 2500, "a deferral by another thread did not end the wait: %d after %lu ms\n",
+       w.ret, w.took_ms);
+    a = accept(srv->l, NULL, NULL);
+    ok(same_connection(a, c), "accept did not take the held connection\n");
+    closesocket(a);
+    closesocket(c);
+    if (w.thread) CloseHandle(w.thread);
+    CloseHandle(w.started);
+    winetest_pop_context();
+}
+
 static void test_E1(void)
 {
     struct server srv;
@@ -970,6 +1030,10 @@ static void test_E1(void)
     expect_error(a, WSAECONNREFUSED, "CF_REJECT of the held connection");
     ok(!readable(srv.l, 0), "readable after the held connection was rejected\n");
     closesocket(c2);
+
+    /* A wait that began before the deferral, while nothing was pending, ends with it. */
+    check_late_waiter(&srv, FALSE);
+    check_late_waiter(&srv, TRUE);
     server_down(&srv);
 }
 

@@ -6,10 +6,6 @@
 /* Threads inside a 1.1 blocking call: the stubs test it before refusing anything. */
 volatile LONG ws2_blocking_threads;
 
-/* How long a wait trusts the platform's FD_ACCEPT alone: Wine does not re-arm it after an
- * accept that failed (a connection reset in the queue), so the caller looks again this often. */
-#define LOOK_AGAIN_MS 200
-
 struct thread_state
 {
     FARPROC hook;       /* NULL: the default hook */

@@ -26,24 +26,45 @@ static BOOL fd_in(const fd_set *set, SOCKET s)
     return FALSE;
 }
 
-int WSAAPI select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds, const PTIMEVAL timeout)
+static BOOL is_listener(SOCKET s)
+{
+    struct sockstate *st = sockstate_get(s);
+    BOOL ret = FALSE;
+
+    if (st)
+    {
+        ret = st->listening && !st->closed;
+        sockstate_release(st);
+    }
+    return ret;
+}
+
+static BOOL set_usable(const fd_set *set)
+{
+    return !set || (mem_writable(set, sizeof(set->fd_count)) &&
+                    mem_writable(set, FIELD_OFFSET(fd_set, fd_array[min(set->fd_count, FD_SETSIZE)])));
+}
+
+static void copy_set(fd_set *to, const fd_set *from)
+{
+    if (from) memcpy(to, from, FIELD_OFFSET(fd_set, fd_array[min(from->fd_count, FD_SETSIZE)]));
+}
+
+static int select_once(fd_set *readfds, fd_set *writefds, fd_set *exceptfds, const PTIMEVAL timeout)
 {
     struct timeval no_wait = { 0, 0 };
     fd_set holding;
     u_int i;
-    int ret, error = front_entry();
+    int ret;
 
-    if (error) return fail_int(error);
-    if (!ws2_listeners_holding || !readfds || !mem_readable(readfds, sizeof(readfds->fd_count)))
-        return PLATFORM(select)(nfds, readfds, writefds, exceptfds, timeout);
-
+    if (!ws2_listeners_holding) return PLATFORM(select)(0, readfds, writefds, exceptfds, timeout);
     holding.fd_count = 0;
     for (i = 0; i < readfds->fd_count && i < FD_SETSIZE; i++)
         if (holds_connection(readfds->fd_array[i])) holding.fd_array[holding.fd_count++] = readfds->fd_array[i];
-    if (!holding.fd_count) return PLATFORM(select)(nfds, readfds, writefds, exceptfds, timeout);
+    if (!holding.fd_count) return PLATFORM(select)(0, readfds, writefds, exceptfds, timeout);
 
     /* Something is ready already: the platform only tells what else is. */
-    if ((ret = PLATFORM(select)(nfds, readfds, writefds, exceptfds, &no_wait)) == SOCKET_ERROR) return ret;
+    if ((ret = PLATFORM(select)(0, readfds, writefds, exceptfds, &no_wait)) == SOCKET_ERROR) return ret;
     for (i = 0; i < holding.fd_count; i++)
     {
         if (fd_in(readfds, holding.fd_array[i]) || readfds->fd_count >= FD_SETSIZE) continue;
@@ -53,15 +74,73 @@ int WSAAPI select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds
     return ret;
 }
 
-int WSAAPI WSAPoll(WSAPOLLFD *fds, ULONG count, INT timeout)
+/* A timeout in milliseconds: -1 for none (wait forever), -2 for one the platform refuses. */
+static LONGLONG timeval_ms(const struct timeval *tv)
 {
-    BOOL any = FALSE;
-    ULONG i;
+    if (!tv) return -1;
+    if (!mem_readable(tv, sizeof(*tv)) || tv->tv_sec < 0 || tv->tv_usec < 0) return -2;
+    return (LONGLONG)tv->tv_sec * 1000 + tv->tv_usec / 1000;
+}
+
+/* What is left of a wait of WAIT_MS begun at START, at most one slice; *LAST when it ends. */
+static int next_slice(LONGLONG wait_ms, ULONGLONG start, BOOL *last)
+{
+    LONGLONG left = wait_ms - (LONGLONG)(GetTickCount64() - start);
+
+    *last = wait_ms >= 0 && left <= LOOK_AGAIN_MS;
+    if (wait_ms < 0 || left > LOOK_AGAIN_MS) return LOOK_AGAIN_MS;
+    return left > 0 ? (int)left : 0;
+}
+
+/* A wait longer than a slice that watches a listener of ours for connections. */
+static BOOL select_needs_slices(const fd_set *readfds, LONGLONG wait_ms)
+{
+    u_int i;
+
+    if (wait_ms >= 0 && wait_ms <= LOOK_AGAIN_MS) return FALSE;
+    for (i = 0; i < readfds->fd_count && i < FD_SETSIZE; i++)
+        if (is_listener(readfds->fd_array[i])) return TRUE;
+    return FALSE;
+}
+
+int WSAAPI select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds, const PTIMEVAL timeout)
+{
+    fd_set given[3];
+    LONGLONG wait_ms;
+    ULONGLONG start;
+    BOOL last;
     int ret, error = front_entry();
 
     if (error) return fail_int(error);
-    if (!ws2_listeners_holding || !mem_writable(fds, count * sizeof(*fds)))
-        return PLATFORM(WSAPoll)(fds, count, timeout);
+    if (!readfds || !set_usable(readfds) || !set_usable(writefds) || !set_usable(exceptfds) ||
+        (wait_ms = timeval_ms(timeout)) == -2)
+        return PLATFORM(select)(nfds, readfds, writefds, exceptfds, timeout);
+    if (!select_needs_slices(readfds, wait_ms)) return select_once(readfds, writefds, exceptfds, timeout);
+
+    /* A listener can come to hold a connection while the platform waits (another thread took
+     * it and deferred it): look again every LOOK_AGAIN_MS, from the sets as given. */
+    copy_set(&given[0], readfds);
+    copy_set(&given[1], writefds);
+    copy_set(&given[2], exceptfds);
+    start = GetTickCount64();
+    do
+    {
+        struct timeval slice = { 0, next_slice(wait_ms, start, &last) * 1000 };
+
+        copy_set(readfds, &given[0]);
+        if (writefds) copy_set(writefds, &given[1]);
+        if (exceptfds) copy_set(exceptfds, &given[2]);
+        ret = select_once(readfds, writefds, exceptfds, &slice);
+    } while (!ret && !last);
+    return ret;
+}
+
+static int poll_once(WSAPOLLFD *fds, ULONG count, INT timeout)
+{
+    BOOL any = FALSE;
+    ULONG i;
+    int ret;
+
     for (i = 0; i < count && !any; i++)
         any = (fds[i].events & POLLRDNORM) && holds_connection(fds[i].fd);
     if (!any) return PLATFORM(WSAPoll)(fds, count, timeout);
@@ -73,6 +152,35 @@ int WSAAPI WSAPoll(WSAPOLLFD *fds, ULONG count, INT timeout)
         if (!fds[i].revents) ret++;
         fds[i].revents |= POLLRDNORM;
     }
+    return ret;
+}
+
+static BOOL poll_needs_slices(const WSAPOLLFD *fds, ULONG count, INT timeout)
+{
+    ULONG i;
+
+    if (timeout >= 0 && timeout <= LOOK_AGAIN_MS) return FALSE;
+    for (i = 0; i < count; i++)
+        if ((fds[i].events & POLLRDNORM) && is_listener(fds[i].fd)) return TRUE;
+    return FALSE;
+}
+
+int WSAAPI WSAPoll(WSAPOLLFD *fds, ULONG count, INT timeout)
+{
+    ULONGLONG start;
+    BOOL last;
+    int ret, error = front_entry();
+
+    if (error) return fail_int(error);
+    if (!count || count > 0x10000000 || !mem_writable(fds, count * sizeof(*fds)))
+        return PLATFORM(WSAPoll)(fds, count, timeout);
+    if (!poll_needs_slices(fds, count, timeout))
+        return ws2_listeners_holding ? poll_once(fds, count, timeout) : PLATFORM(WSAPoll)(fds, count, timeout);
+
+    /* As select: a listener of ours may come to hold a connection while the platform waits. */
+    start = GetTickCount64();
+    do ret = poll_once(fds, count, next_slice(timeout, start, &last));
+    while (!ret && !last);
     return ret;
 }
 

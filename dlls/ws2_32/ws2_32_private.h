@@ -37,6 +37,11 @@ BOOL mem_executable(const void *ptr);
 BOOL ws2_started(void);
 BOOL ws2_winsock11(void);
 
+/* How long a wait trusts the platform alone: Wine does not re-arm FD_ACCEPT after an accept
+ * that failed (a connection reset in the queue), and a platform select cannot see a connection
+ * another thread deferred meanwhile, so waits look again this often. */
+#define LOOK_AGAIN_MS 200
+
 /* blocking.c: the WinSock 1.1 blocking-call model and the front's waits. */
 extern volatile LONG ws2_blocking_threads;
 BOOL blocking_call_in_progress(void);
