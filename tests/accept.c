@@ -1386,13 +1386,102 @@ static void test_F2(void)
 /* ------------------------------------------------------------------------------------ */
 /* G. Errors the platform reports                                                       */
 
+/* One step of the accept path fails with CODE (WS2_32_FAULTS=STEP=CODE) and the call must
+ * fail with EXPECT, leaving the pending connection queued. */
+static void check_fault_step(const char *step, int code, int expect)
+{
+    char setting[64];
+    struct server srv;
+
+    /* A wildcard listener asks the platform for each connection's local address. */
+    server_up(&srv, AF_INET, "0.0.0.0");
+    winetest_push_context("%s fails with %d", step, code);
+    snprintf(setting, sizeof(setting), "%s=%d", step, code);
+    SetEnvironmentVariableA("WS2_32_FAULTS", setting);
+    expect_error(wsa_accept(srv.l, CF_ACCEPT), expect, "WSAAccept");
+    /* Only a condition function needs the local address. */
+    if (strcmp(step, "getsockname")) expect_error(accept(srv.l, NULL, NULL), expect, "accept");
+    SetEnvironmentVariableA("WS2_32_FAULTS", NULL);
+    expect_still_pending(srv.l, srv.c);
+    winetest_pop_context();
+    server_down(&srv);
+}
+
+/* A blocking accept that cannot set up its wait fails with nothing taken; the listener goes on. */
+static void check_fault_wait(int code)
+{
+    char setting[64];
+    SOCKET l, c;
+
+    startup();
+    winetest_push_context("the wait fails with %d", code);
+    l = tcp_listener(AF_INET, "127.0.0.1", 4);
+    snprintf(setting, sizeof(setting), "register=%d", code);
+    SetEnvironmentVariableA("WS2_32_FAULTS", setting);
+    expect_error(wsa_accept(l, CF_ACCEPT), code, "WSAAccept with nothing pending");
+    SetEnvironmentVariableA("WS2_32_FAULTS", NULL);
+    c = tcp_connect(l);
+    wait_pending(l, 1000);
+    expect_still_pending(l, c);
+    closesocket(c);
+    closesocket(l);
+    winetest_pop_context();
+    cleanup();
+}
+
+/* A fresh copy of the fault-seam DLL, so that its platform is loaded again under FAULTS. */
+static void check_fault_platform(const char *fault_dll, const char *faults, int expect_startup,
+                                 const char *lacking)
+{
+    char dir[MAX_PATH], copy[MAX_PATH];
+    int (WSAAPI *p_startup)(WORD, WSADATA *);
+    int (WSAAPI *p_cleanup)(void);
+    WSADATA data;
+    HMODULE module;
+    int ret;
+
+    winetest_push_context("%s", faults);
+    GetTempPathA(sizeof(dir), dir);
+    GetTempFileNameA(dir, "ws2", 0, copy);
+    DeleteFileA(copy);
+    strcat(copy, ".dll");
+    ok(CopyFileA(fault_dll, copy, FALSE), "cannot copy %s to %s\n", fault_dll, copy);
+    SetEnvironmentVariableA("WS2_32_FAULTS", faults);
+    module = LoadLibraryA(copy);
+    ok(module != NULL, "cannot load %s: %lu\n", copy, GetLastError());
+    if (module)
+    {
+        p_startup = (void *)GetProcAddress(module, "WSAStartup");
+        p_cleanup = (void *)GetProcAddress(module, "WSACleanup");
+        ret = p_startup(MAKEWORD(2, 2), &data);
+        ok(ret == expect_startup, "WSAStartup returned %d, expected %d\n", ret, expect_startup);
+        if (lacking)
+        {
+            BOOL (WSAAPI *p_lacking)(void *, void *, void *, void *, void *) =
+                (void *)GetProcAddress(module, lacking);
+            char buf[64];
+            DWORD len = sizeof(buf);
+            SOCKADDR_IN addr = { AF_INET };
+
+            SetLastError(0xdead);
+            ret = p_lacking(&addr, (void *)sizeof(addr), NULL, buf, &len);
+            ok(ret == SOCKET_ERROR && GetLastError() == WSAEOPNOTSUPP, "%s: %d, error %lu\n", lacking, ret,
+               GetLastError());
+        }
+        if (!ret || lacking) p_cleanup();
+        FreeLibrary(module);
+    }
+    SetEnvironmentVariableA("WS2_32_FAULTS", NULL);
+    DeleteFileA(copy);
+    winetest_pop_context();
+}
+
 static void test_G1(void)
 {
     static const int codes[] = { WSAEMFILE, WSAENOBUFS, WSAENETDOWN };
-    static const char *steps[] = { "accept", "getsockname" };
+    static const char *steps[] = { "accept", "getsockname", "fionbio" };
     struct ws2_api fault, *saved = ws2;
-    char path[MAX_PATH], setting[64];
-    struct server srv;
+    char path[MAX_PATH];
     HMODULE module;
     unsigned int i, j;
 
@@ -1407,25 +1496,18 @@ static void test_G1(void)
     if (!module) return;
     ws2 = &fault;
     for (j = 0; j < ARRAYSIZE(steps); j++)
-    {
-        /* A wildcard listener asks the platform for each connection's local address. */
-        server_up(&srv, AF_INET, "0.0.0.0");
         for (i = 0; i < ARRAYSIZE(codes); i++)
-        {
-            winetest_push_context("%s fails with %d", steps[j], codes[i]);
-            snprintf(setting, sizeof(setting), "%s=%d", steps[j], codes[i]);
-            SetEnvironmentVariableA("WS2_32_FAULTS", setting);
-            expect_error(wsa_accept(srv.l, CF_ACCEPT), codes[i], "WSAAccept");
-            /* Only a condition function needs the local address. */
-            if (!strcmp(steps[j], "accept")) expect_error(accept(srv.l, NULL, NULL), codes[i], "accept");
-            SetEnvironmentVariableA("WS2_32_FAULTS", NULL);
-            ok(peer_state(srv.c, 100) == PEER_OPEN, "the pending connection was ended\n");
-            winetest_pop_context();
-        }
-        expect_still_pending(srv.l, srv.c);
-        server_down(&srv);
-    }
+            check_fault_step(steps[j], codes[i], codes[i]);
+    /* The front's own allocations failing: out of buffer space. */
+    check_fault_step("alloc", 1, WSAENOBUFS);
+    for (i = 0; i < ARRAYSIZE(codes); i++) check_fault_wait(codes[i]);
     ws2 = saved;
+
+    /* No platform DLL, or one without a function the front needs: not ready.  Without one it
+     * only forwards: that export alone fails, with WSAEOPNOTSUPP. */
+    check_fault_platform(path, "platform=1", WSASYSNOTREADY, NULL);
+    check_fault_platform(path, "lack=WSAEventSelect", WSASYSNOTREADY, NULL);
+    check_fault_platform(path, "lack=WSAAddressToStringA", 0, "WSAAddressToStringA");
 }
 
 static void expect_wsa_code(SOCKET ret, const char *what)

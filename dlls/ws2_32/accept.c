@@ -95,7 +95,7 @@ static int platform_accept(struct sockstate *st, struct held_conn **out)
     int error;
 
     if ((error = fault_check("accept"))) return error;
-    if (!(conn = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*conn)))) return WSAENOBUFS;
+    if (!(conn = mem_alloc(sizeof(*conn)))) return WSAENOBUFS;
     conn->peer_len = sizeof(conn->peer);
     /* Shared: accepts run side by side, but never while the front's registration changes. */
     AcquireSRWLockShared(&st->lock);
@@ -106,7 +106,7 @@ static int platform_accept(struct sockstate *st, struct held_conn **out)
     ReleaseSRWLockShared(&st->lock);
     if (error)
     {
-        HeapFree(GetProcessHeap(), 0, conn);
+        mem_free(conn);
         return error == WSAEWOULDBLOCK ? error : map_accept_error(st, error);
     }
     *out = conn;
@@ -134,8 +134,9 @@ static int held_alive(struct sockstate *st, struct held_conn *conn)
 
 int listener_wait_register(struct sockstate *st)
 {
-    int error = 0;
+    int error = fault_check("register");
 
+    if (error) return error;
     AcquireSRWLockExclusive(&st->lock);
     if (st->closed) error = WSAEINTR;
     else if (!st->waiters++ && !st->app_mask)
@@ -290,28 +291,43 @@ static void rearm_fd_accept(struct sockstate *st)
     ReleaseSRWLockShared(&st->lock);
 }
 
-/* D1: the socket as the application expects it, the address, and FD_ACCEPT re-enabled. */
-static SOCKET hand_out(struct sockstate *st, struct held_conn *conn, struct sockaddr *addr, int *addrlen)
+/* The platform listener never blocks, so neither does what it accepts. */
+static int make_blocking(struct held_conn *conn)
+{
+    u_long off = 0;
+    int error = fault_check("fionbio");
+
+    if (error) return error;
+    return PLATFORM(ioctlsocket)(conn->s, FIONBIO, &off) ? GetLastError() : 0;
+}
+
+/* D1: the socket as the application expects it, the address, and FD_ACCEPT re-enabled.  A
+ * socket that cannot be made so stays first in the queue. */
+static int hand_out(struct sockstate *st, struct held_conn *conn, struct sockaddr *addr, int *addrlen,
+                    SOCKET *out)
 {
     SOCKET s = conn->s;
     BOOL deferred = conn->deferred;
+    int error;
 
     if (deferred) replay_listener(st, conn);
     else if (conn->private_reg) PLATFORM(WSAEventSelect)(s, NULL, 0);
-    if (!st->app_nonblocking)
+    conn->private_reg = FALSE;
+    if (!st->app_nonblocking && (error = make_blocking(conn)))
     {
-        u_long off = 0;
-        PLATFORM(ioctlsocket)(s, FIONBIO, &off);
+        hold(st, conn);
+        return error;
     }
     if (addr && addrlen)
     {
         memcpy(addr, &conn->peer, min(*addrlen, conn->peer_len));
         *addrlen = conn->peer_len;
     }
-    HeapFree(GetProcessHeap(), 0, conn);
+    mem_free(conn);
     /* The platform re-enables FD_ACCEPT on its own accepts only; this one it never saw. */
     if (deferred) rearm_fd_accept(st);
-    return s;
+    *out = s;
+    return 0;
 }
 
 /* C2-C10 and D1-D5.  The callback gets copies of the addresses, so what it does to its
@@ -359,7 +375,7 @@ static SOCKET front_accept(SOCKET s, struct sockaddr *addr, int *addrlen,
     if ((error = check_args(st, addr, addrlen, condition))) goto done;
     if ((error = take_connection(st, &conn))) goto done;
     if (condition && (error = decide(st, conn, condition, data))) goto done;
-    ret = hand_out(st, conn, addr, addrlen);
+    error = hand_out(st, conn, addr, addrlen, &ret);
 
 done:
     if (st) sockstate_release(st);

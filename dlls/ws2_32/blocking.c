@@ -26,7 +26,7 @@ static struct thread_state *thread_state(BOOL create)
 
     if (tls_index == TLS_OUT_OF_INDEXES) return NULL;
     ts = TlsGetValue(tls_index);
-    if (!ts && create && (ts = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*ts))))
+    if (!ts && create && (ts = mem_alloc(sizeof(*ts))))
         TlsSetValue(tls_index, ts);
     return ts;
 }
@@ -37,7 +37,7 @@ void blocking_thread_detach(void)
 
     if (!ts) return;
     TlsSetValue(tls_index, NULL);
-    HeapFree(GetProcessHeap(), 0, ts);
+    mem_free(ts);
 }
 
 BOOL blocking_call_in_progress(void)

@@ -49,10 +49,10 @@ struct sockstate *sockstate_get_or_create(SOCKET s)
     struct sockstate *st, *fresh;
 
     if ((st = sockstate_get(s))) return st;
-    if (!(fresh = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*fresh)))) return NULL;
+    if (!(fresh = mem_alloc(sizeof(*fresh)))) return NULL;
     if (!(fresh->ready = CreateEventW(NULL, FALSE, FALSE, NULL)))
     {
-        HeapFree(GetProcessHeap(), 0, fresh);
+        mem_free(fresh);
         return NULL;
     }
     fresh->s = s;
@@ -71,7 +71,7 @@ struct sockstate *sockstate_get_or_create(SOCKET s)
     if (fresh)
     {
         CloseHandle(fresh->ready);
-        HeapFree(GetProcessHeap(), 0, fresh);
+        mem_free(fresh);
     }
     return st;
 }
@@ -100,7 +100,7 @@ void sockstate_release(struct sockstate *st)
 {
     if (InterlockedDecrement(&st->refs)) return;
     CloseHandle(st->ready);
-    HeapFree(GetProcessHeap(), 0, st);
+    mem_free(st);
 }
 
 void held_push_front(struct sockstate *st, struct held_conn *conn)
@@ -139,7 +139,7 @@ void held_close(struct held_conn *conn, BOOL abort)
         PLATFORM(setsockopt)(conn->s, SOL_SOCKET, SO_LINGER, (char *)&linger, sizeof(linger));
     }
     PLATFORM(closesocket)(conn->s);
-    HeapFree(GetProcessHeap(), 0, conn);
+    mem_free(conn);
 }
 
 /* Marks a removed state closed, wakes its waiters and closes what it held (the peers see

@@ -1,4 +1,4 @@
-/* Pointer checks that never fault: WSAEFAULT instead of a crash. */
+/* Pointer checks that never fault (WSAEFAULT instead of a crash), and the front's allocations. */
 
 #include "ws2_32_private.h"
 
@@ -27,3 +27,15 @@ static BOOL mem_has(const void *ptr, SIZE_T size, DWORD wanted)
 BOOL mem_writable(const void *ptr, SIZE_T size) { return mem_has(ptr, size, WRITABLE); }
 BOOL mem_readable(const void *ptr, SIZE_T size) { return mem_has(ptr, size, READABLE); }
 BOOL mem_executable(const void *ptr) { return mem_has(ptr, 1, EXECUTABLE); }
+
+/* Zeroed; the fault seam can make it fail. */
+void *mem_alloc(SIZE_T size)
+{
+    if (fault_check("alloc")) return NULL;
+    return HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, size);
+}
+
+void mem_free(void *ptr)
+{
+    HeapFree(GetProcessHeap(), 0, ptr);
+}

@@ -84,7 +84,7 @@ static BOOL front_needs_met(void)
 
 static BOOL CALLBACK platform_init(INIT_ONCE *once, void *param, void **context)
 {
-    HMODULE module = load_platform_module();
+    HMODULE module = fault_check("platform") ? NULL : load_platform_module();
     unsigned int i;
 
     if (!module)
@@ -94,7 +94,8 @@ static BOOL CALLBACK platform_init(INIT_ONCE *once, void *param, void **context)
         return TRUE;
     }
     for (i = 0; i < WS2_EXPORT_COUNT; i++)
-        ws2_platform_table[i] = (void *)GetProcAddress(module, ws2_exports[i].name);
+        if (!fault_lacks(ws2_exports[i].name))
+            ws2_platform_table[i] = (void *)GetProcAddress(module, ws2_exports[i].name);
     /* Wine's loader answers by-name lookups with the module it looked up last; a lookup on
      * ourselves makes GetModuleHandle("ws2_32.dll") return this module again. */
     GetProcAddress(ws2_module, "WSAStartup");

@@ -32,6 +32,8 @@ BOOL platform_load(void);
 BOOL mem_writable(const void *ptr, SIZE_T size);
 BOOL mem_readable(const void *ptr, SIZE_T size);
 BOOL mem_executable(const void *ptr);
+void *mem_alloc(SIZE_T size);
+void mem_free(void *ptr);
 
 /* startup.c */
 BOOL ws2_started(void);
@@ -55,8 +57,10 @@ int front_entry(void);
 /* fault.c: a seam for errors a real stack cannot produce on demand; test builds only. */
 #ifdef WS2_FAULTS
 int fault_check(const char *step);
+BOOL fault_lacks(const char *name);
 #else
 static inline int fault_check(const char *step) { (void)step; return 0; }
+static inline BOOL fault_lacks(const char *name) { (void)name; return FALSE; }
 #endif
 
 /* listener.c: state kept for sockets the front must know about. */
