@@ -17,12 +17,17 @@ for arch in 64 32; do
 done
 
 rm -rf out
-mkdir -p out/x64 out/x86
+mkdir -p out/x64 out/x86 out/tools/x64 out/tools/x86
 cp build64/dlls/ws2_32/ws2_32.dll out/x64/
 cp build32/dlls/ws2_32/ws2_32.dll out/x86/
+# The rebinding tool for Windows (docs/usage.md): for Linux, and for Windows in both builds.
+cp build64/tools/rebind/rebind-linux out/tools/rebind
+cp build64/tools/rebind/rebind.exe out/tools/x64/
+cp build32/tools/rebind/rebind.exe out/tools/x86/
 cp README.md LICENSE out/ 2>/dev/null || true
-(cd out && sha256sum x64/ws2_32.dll x86/ws2_32.dll > SHA256SUMS)
-echo "built: out/x64/ws2_32.dll and out/x86/ws2_32.dll"
+(cd out && sha256sum x64/ws2_32.dll x86/ws2_32.dll tools/rebind tools/x64/rebind.exe \
+    tools/x86/rebind.exe > SHA256SUMS)
+echo "built: out/x64/ws2_32.dll and out/x86/ws2_32.dll; out/tools/rebind (Linux), out/tools/x64/rebind.exe, out/tools/x86/rebind.exe"
 
 [ "$1" = "--no-demo" ] && exit 0
 sh tools/demo/run.sh build64

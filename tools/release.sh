@@ -14,7 +14,7 @@ die() {
 # What a release holds, and nothing else.
 release_files() {
     printf '%s\n' LICENSE README.md SHA256SUMS docs/usage.md tools/wine-setup.sh \
-        x64/ws2_32.dll x86/ws2_32.dll
+        tools/rebind tools/x64/rebind.exe tools/x86/rebind.exe x64/ws2_32.dll x86/ws2_32.dll
 }
 
 project_version() {
@@ -34,8 +34,8 @@ find_out() {
             sh "$top/tools/build.sh" --no-demo >&2
         fi
     fi
-    for arch in x64 x86; do
-        [ -f "$out/$arch/ws2_32.dll" ] || die "$out/$arch/ws2_32.dll is missing: run tools/build.sh --no-demo"
+    for f in x64/ws2_32.dll x86/ws2_32.dll tools/rebind tools/x64/rebind.exe tools/x86/rebind.exe; do
+        [ -f "$out/$f" ] || die "$out/$f is missing: run tools/build.sh --no-demo"
     done
 }
 

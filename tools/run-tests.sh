@@ -29,6 +29,7 @@ check() {
 check runner-selftest meson test -C "$b" --no-rebuild runner-selftest
 check image meson test -C "$b" --no-rebuild image
 check wine-setup bash "$top/tests/setup/check_setup.sh" "$top/out"
+check rebind bash "$top/tests/rebind/check_rebind.sh" "$top/out"
 
 cd "$b"
 tests="$(win "$b/tests/ws2_32_test.exe")"
