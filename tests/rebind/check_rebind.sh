@@ -5,34 +5,9 @@
 # WSAStartup and the TCP loopback worked.  Also: rebind.exe under Wine writes the same bytes,
 # only the name and the checksum change, the checksum is right, rebinding back gives the
 # original file, the refusals leave their input as it was, and spoiled files never crash it.
-set -euo pipefail
-
-if [ $# -ne 1 ]; then
-    echo "usage: $0 BUILDDIR_OR_OUT" >&2
-    exit 2
-fi
-top=$(cd "$(dirname "$0")/../.." && pwd)
+check_name=rebind
+. "$(dirname "$0")/../check_common.sh"
 pe_util="$top/tests/rebind/pe_util.py"
-arg=$(cd "$1" && pwd)
-tmp=$(mktemp -d /tmp/ws2-check-rebind.XXXXXX)
-export WINEPREFIX="$tmp/prefix" WINEDEBUG=-all
-unset WINEDLLOVERRIDES WS2_32_TRACE
-failures=0
-
-cleanup() {
-    wineserver -k 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-
-pass() {
-    echo "ok: $*"
-}
 
 # The tools and the DLL from out/, or from a build dir and its 32-bit sibling; the probes
 # from the 64-bit build dir either way (build64 beside out/).
@@ -407,8 +382,4 @@ check_windows_tool
 check_refusals
 check_spoiled
 
-if [ "$failures" -ne 0 ]; then
-    echo "$failures check(s) failed"
-    exit 1
-fi
-echo "all rebind checks passed"
+check_summary

@@ -4,35 +4,10 @@
 # (--app-dir): install, check status and that a Winsock server runs on our DLL, uninstall,
 # and require system32, syswow64 and user.reg to be exactly as before.  Also checks the
 # refusals.  Exits non-zero on any failure, printing the difference.
-set -euo pipefail
-
-if [ $# -ne 1 ]; then
-    echo "usage: $0 BUILDDIR_OR_OUT" >&2
-    exit 2
-fi
-top=$(cd "$(dirname "$0")/../.." && pwd)
+check_name=setup
+. "$(dirname "$0")/../check_common.sh"
 setup="$top/tools/wine-setup.sh"
-arg=$(cd "$1" && pwd)
-tmp=$(mktemp -d /tmp/ws2-check-setup.XXXXXX)
-export WINEPREFIX="$tmp/prefix" WINEDEBUG=-all
-unset WINEDLLOVERRIDES WS2_32_TRACE
 port=$((47200 + $$ % 500))
-failures=0
-
-cleanup() {
-    wineserver -k 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-
-pass() {
-    echo "ok: $*"
-}
 
 indent() {
     sed "s/^/${1:-  }/"
@@ -263,8 +238,4 @@ check_one_app
 check_app_dir
 check_over_previous
 
-if [ "$failures" -ne 0 ]; then
-    echo "$failures check(s) failed"
-    exit 1
-fi
-echo "all setup checks passed"
+check_summary
