@@ -65,6 +65,8 @@ static int map_accept_error(struct sockstate *st, int error)
         return WSAENOBUFS;
     }
     if (error == ERROR_OPERATION_ABORTED) return WSAEINTR;
+    /* A queued connection its peer reset: Wine says WSAENOTCONN, accept's page WSAECONNRESET. */
+    if (error == WSAENOTCONN) return WSAECONNRESET;
     if (error == ERROR_NOT_ENOUGH_MEMORY || error == ERROR_NO_SYSTEM_RESOURCES) return WSAENOBUFS;
     if (error < WSABASEERR || error > WSABASEERR + 1200) return WSAENETDOWN;
     return error;
@@ -102,6 +104,7 @@ static int platform_accept(struct sockstate *st, struct held_conn **out)
     conn->s = PLATFORM(accept)(st->s, (struct sockaddr *)&conn->peer, &conn->peer_len);
     error = conn->s == INVALID_SOCKET ? GetLastError() : 0;
     conn->private_reg = st->private_reg;
+    conn->app_reg = st->app_mask != 0;
     conn->options_version = st->options_version;
     ReleaseSRWLockShared(&st->lock);
     if (error)
@@ -206,18 +209,20 @@ static int take_connection(struct sockstate *st, struct held_conn **out)
     return error;
 }
 
-/* A connection that inherited the application's registration must not signal it while held. */
-static void silence(struct sockstate *st, struct held_conn *conn)
+/* A connection that inherited a registration must not signal it while held.  What it inherited
+ * is what the listener had when the platform accepted it: the callback may have changed that
+ * since, and a registration left on it would keep it from being made blocking.  WSAEventSelect
+ * cancels either kind. */
+static void silence(struct held_conn *conn)
 {
-    if (st->app_hwnd) PLATFORM(WSAAsyncSelect)(conn->s, st->app_hwnd, 0, 0);
-    else if (st->app_event || conn->private_reg) PLATFORM(WSAEventSelect)(conn->s, NULL, 0);
-    conn->private_reg = FALSE;
+    if (conn->app_reg || conn->private_reg) PLATFORM(WSAEventSelect)(conn->s, NULL, 0);
+    conn->app_reg = conn->private_reg = FALSE;
 }
 
 /* D3, D4, I2: back at the head of the queue, and any waiter woken to take it. */
 static int hold(struct sockstate *st, struct held_conn *conn)
 {
-    if (!conn->deferred) silence(st, conn);
+    if (!conn->deferred) silence(conn);
     conn->deferred = TRUE;
     AcquireSRWLockExclusive(&st->lock);
     if (st->closed)
@@ -279,7 +284,7 @@ static void rearm_fd_accept(struct sockstate *st)
     if (!(st->app_mask & FD_ACCEPT)) return;
     if (!platform_accept(st, &conn))
     {
-        silence(st, conn);
+        silence(conn);
         conn->deferred = TRUE;
         AcquireSRWLockExclusive(&st->lock);
         if (!(closed = st->closed)) held_push_back(st, conn);

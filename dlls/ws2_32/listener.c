@@ -78,7 +78,7 @@ struct sockstate *sockstate_get_or_create(SOCKET s)
     return st;
 }
 
-/* Takes S's state out of the table; the caller gets the table's reference. */
+/* Takes S's state out of the table once it is closed; the caller gets the table's reference. */
 struct sockstate *sockstate_remove(SOCKET s)
 {
     struct bucket *b = bucket_of(s);
@@ -87,7 +87,7 @@ struct sockstate *sockstate_remove(SOCKET s)
     AcquireSRWLockExclusive(&b->lock);
     for (p = &b->head; *p; p = &(*p)->next)
     {
-        if ((*p)->s == s)
+        if ((*p)->s == s && (*p)->closed)
         {
             st = *p;
             *p = st->next;
@@ -144,8 +144,8 @@ void held_close(struct held_conn *conn, BOOL abort)
     mem_free(conn);
 }
 
-/* Marks a removed state closed, wakes its waiters and closes what it held (the peers see
- * an orderly end).  Consumes the table's reference. */
+/* Marks a state closed, wakes its waiters and closes what it held (the peers see an orderly
+ * end).  Consumes a reference: the caller's, or the table's once it is removed. */
 void sockstate_close(struct sockstate *st)
 {
     struct held_conn *conn, *list = NULL;
@@ -209,4 +209,14 @@ int socket_type(SOCKET s, int *type)
 
     if (!PLATFORM(getsockopt)(s, SOL_SOCKET, SO_TYPE, (char *)type, &len)) return 0;
     return GetLastError();
+}
+
+/* The error of a platform call on S that failed: WSAENOTSOCK when S is no socket, since Wine
+ * answers some handles (a pipe, a file) with other codes. */
+int platform_error(SOCKET s)
+{
+    int type, error = GetLastError();
+
+    if (error != WSAENOTSOCK && socket_type(s, &type) == WSAENOTSOCK) error = WSAENOTSOCK;
+    return error;
 }

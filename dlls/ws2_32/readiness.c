@@ -39,15 +39,32 @@ static BOOL is_listener(SOCKET s)
     return ret;
 }
 
+/* More sockets than any set or poll array has; sizes up to it fit a 32-bit SIZE_T. */
+#define MAX_ENTRIES 0x10000000
+
+/* A set select may read and write: all of the fd_count entries it claims, however many. */
 static BOOL set_usable(const fd_set *set)
 {
-    return !set || (mem_writable(set, sizeof(set->fd_count)) &&
-                    mem_writable(set, FIELD_OFFSET(fd_set, fd_array[min(set->fd_count, FD_SETSIZE)])));
+    if (!set) return TRUE;
+    if (!mem_writable(set, sizeof(set->fd_count))) return FALSE;
+    if (set->fd_count > MAX_ENTRIES) return FALSE;
+    return mem_writable(set, FIELD_OFFSET(fd_set, fd_array[set->fd_count]));
 }
 
 static void copy_set(fd_set *to, const fd_set *from)
 {
     if (from) memcpy(to, from, FIELD_OFFSET(fd_set, fd_array[min(from->fd_count, FD_SETSIZE)]));
+}
+
+/* Wine answers a set member that is a file or a pipe with WSAEOPNOTSUPP, a code select's
+ * page does not have: the member is no socket. */
+static int platform_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
+                           const PTIMEVAL timeout)
+{
+    int ret = PLATFORM(select)(nfds, readfds, writefds, exceptfds, timeout);
+
+    if (ret == SOCKET_ERROR && GetLastError() == WSAEOPNOTSUPP) SetLastError(WSAENOTSOCK);
+    return ret;
 }
 
 static int select_once(fd_set *readfds, fd_set *writefds, fd_set *exceptfds, const PTIMEVAL timeout)
@@ -57,14 +74,14 @@ static int select_once(fd_set *readfds, fd_set *writefds, fd_set *exceptfds, con
     u_int i;
     int ret;
 
-    if (!ws2_listeners_holding) return PLATFORM(select)(0, readfds, writefds, exceptfds, timeout);
+    if (!ws2_listeners_holding) return platform_select(0, readfds, writefds, exceptfds, timeout);
     holding.fd_count = 0;
     for (i = 0; i < readfds->fd_count && i < FD_SETSIZE; i++)
         if (holds_connection(readfds->fd_array[i])) holding.fd_array[holding.fd_count++] = readfds->fd_array[i];
-    if (!holding.fd_count) return PLATFORM(select)(0, readfds, writefds, exceptfds, timeout);
+    if (!holding.fd_count) return platform_select(0, readfds, writefds, exceptfds, timeout);
 
     /* Something is ready already: the platform only tells what else is. */
-    if ((ret = PLATFORM(select)(0, readfds, writefds, exceptfds, &no_wait)) == SOCKET_ERROR) return ret;
+    if ((ret = platform_select(0, readfds, writefds, exceptfds, &no_wait)) == SOCKET_ERROR) return ret;
     for (i = 0; i < holding.fd_count; i++)
     {
         if (fd_in(readfds, holding.fd_array[i]) || readfds->fd_count >= FD_SETSIZE) continue;
@@ -112,9 +129,12 @@ int WSAAPI select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds
     int ret, error = front_entry();
 
     if (error) return fail_int(error);
-    if (!readfds || !set_usable(readfds) || !set_usable(writefds) || !set_usable(exceptfds) ||
-        (wait_ms = timeval_ms(timeout)) == -2)
-        return PLATFORM(select)(nfds, readfds, writefds, exceptfds, timeout);
+    /* Wine reads and writes the sets and the timeout unchecked: a bad one must not crash. */
+    if (!set_usable(readfds) || !set_usable(writefds) || !set_usable(exceptfds) ||
+        (timeout && !mem_readable(timeout, sizeof(*timeout))))
+        return fail_int(WSAEFAULT);
+    if (!readfds || (wait_ms = timeval_ms(timeout)) == -2)
+        return platform_select(nfds, readfds, writefds, exceptfds, timeout);
     if (!select_needs_slices(readfds, wait_ms)) return select_once(readfds, writefds, exceptfds, timeout);
 
     /* A listener can come to hold a connection while the platform waits (another thread took
@@ -172,8 +192,9 @@ int WSAAPI WSAPoll(WSAPOLLFD *fds, ULONG count, INT timeout)
     int ret, error = front_entry();
 
     if (error) return fail_int(error);
-    if (!count || count > 0x10000000 || !mem_writable(fds, count * sizeof(*fds)))
-        return PLATFORM(WSAPoll)(fds, count, timeout);
+    if (!count) return PLATFORM(WSAPoll)(fds, count, timeout);
+    /* Wine reads and writes the array unchecked: a bad one must not crash. */
+    if (count > MAX_ENTRIES || !mem_writable(fds, count * sizeof(*fds))) return fail_int(WSAEFAULT);
     if (!poll_needs_slices(fds, count, timeout))
         return ws2_listeners_holding ? poll_once(fds, count, timeout) : PLATFORM(WSAPoll)(fds, count, timeout);
 
@@ -212,7 +233,7 @@ static int register_events(SOCKET s, BOOL async, WSAEVENT event, HWND hwnd, UINT
     int error = 0;
 
     if (st) AcquireSRWLockExclusive(&st->lock);
-    if (platform_register(s, async, event, hwnd, msg, mask)) error = GetLastError();
+    if (platform_register(s, async, event, hwnd, msg, mask)) error = platform_error(s);
     else if (!st && (st = sockstate_get_or_create(s))) AcquireSRWLockExclusive(&st->lock);
     if (!error && st) record_registration(st, event, hwnd, msg, mask);
     if (st)
@@ -233,8 +254,11 @@ int WSAAPI WSAEventSelect(SOCKET s, WSAEVENT event, LONG mask)
 
 int WSAAPI WSAAsyncSelect(SOCKET s, HWND hwnd, UINT msg, LONG mask)
 {
-    int error = front_entry();
+    int type, error = front_entry();
 
+    /* Windows refuses a window that does not exist; Wine takes one, even NULL, and what is
+     * accepted then inherits a registration the front cannot see or undo. */
+    if (!error && mask && !IsWindow(hwnd) && !(error = socket_type(s, &type))) error = WSAEINVAL;
     if (!error) error = register_events(s, TRUE, NULL, hwnd, msg, mask);
     return error ? fail_int(error) : 0;
 }
@@ -245,7 +269,9 @@ int WSAAPI WSAEnumNetworkEvents(SOCKET s, WSAEVENT event, WSANETWORKEVENTS *even
     int error = front_entry();
 
     if (error) return fail_int(error);
-    if (PLATFORM(WSAEnumNetworkEvents)(s, event, events)) return SOCKET_ERROR;
+    /* Wine writes the result unchecked: a bad pointer must not crash. */
+    if (!mem_writable(events, sizeof(*events))) return fail_int(WSAEFAULT);
+    if (PLATFORM(WSAEnumNetworkEvents)(s, event, events)) return fail_int(platform_error(s));
     if (!(st = sockstate_get(s))) return 0;
     AcquireSRWLockExclusive(&st->lock);
     if (st->fd_accept_owed)

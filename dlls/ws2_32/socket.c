@@ -36,7 +36,7 @@ int WSAAPI listen(SOCKET s, int backlog)
     int error = front_entry();
 
     if (error) return fail_int(error);
-    if (PLATFORM(listen)(s, backlog)) return SOCKET_ERROR;
+    if (PLATFORM(listen)(s, backlog)) return fail_int(platform_error(s));
     if (!(st = sockstate_get_or_create(s))) return fail_int(WSAENOBUFS);
     error = listener_init(st);
     sockstate_release(st);
@@ -47,12 +47,16 @@ int WSAAPI listen(SOCKET s, int backlog)
 int WSAAPI closesocket(SOCKET s)
 {
     struct sockstate *st;
-    int error = front_entry();
+    int error = front_entry(), ret;
 
     if (error) return fail_int(error);
-    /* B4, E5: waiters wake with WSAEINTR and held connections end before the socket goes. */
-    if ((st = sockstate_remove(s))) sockstate_close(st);
-    return PLATFORM(closesocket)(s);
+    /* B4, E5: waiters wake with WSAEINTR and held connections end before the socket goes.  The
+     * state leaves the table only after the platform socket: an accept racing with the close
+     * must find it closed, not adopt the dying listener and hold a connection nobody ends. */
+    if ((st = sockstate_get(s))) sockstate_close(st);
+    ret = PLATFORM(closesocket)(s);
+    if ((st = sockstate_remove(s))) sockstate_release(st);
+    return ret;
 }
 
 /* A listener's platform socket stays non-blocking: only the application's view changes. */
@@ -70,7 +74,7 @@ int set_nonblocking(SOCKET s, BOOL on)
         ReleaseSRWLockExclusive(&st->lock);
         if (on) SetEvent(st->ready);
     }
-    else if (PLATFORM(ioctlsocket)(s, FIONBIO, &arg)) error = GetLastError();
+    else if (PLATFORM(ioctlsocket)(s, FIONBIO, &arg)) error = platform_error(s);
     else if (st || (on && (st = sockstate_get_or_create(s)))) st->app_nonblocking = on;
     if (st) sockstate_release(st);
     return error;

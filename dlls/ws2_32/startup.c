@@ -58,5 +58,8 @@ int WSAAPI WSACleanup(void)
     /* The last cleanup ends every socket: the platform closes its own, the front what it holds. */
     if (count == 1) sockstate_close_all();
     PLATFORM(WSACleanup)();
+    /* A call already past its entry check may have adopted a listener the platform has now
+     * closed, and held a connection there: that is ended too. */
+    if (count == 1 && !ws2_started()) sockstate_close_all();
     return 0;
 }

@@ -74,6 +74,7 @@ struct held_conn
     int local_len;
     BOOL deferred;      /* was held once: properties and registration are replayed on hand-out */
     BOOL private_reg;   /* inherited the front's own FD_ACCEPT registration */
+    BOOL app_reg;       /* ... or the application's WSAEventSelect/WSAAsyncSelect one */
     LONG options_version;   /* the listener's options_version when the platform accepted it */
 };
 
@@ -115,6 +116,7 @@ struct held_conn *held_pop(struct sockstate *st);
 void held_close(struct held_conn *conn, BOOL abort);
 void notify_fd_accept(struct sockstate *st);
 int socket_type(SOCKET s, int *type);
+int platform_error(SOCKET s);
 
 /* socket.c */
 int listener_init(struct sockstate *st);
