@@ -37,7 +37,8 @@ struct client_record
 };
 
 static struct client_record *clients;
-static LONG port_owner[65536];
+/* The client bound to each port, per family: an IPv4 and an IPv6 client can hold one number. */
+static LONG port_owner[2][65536];
 static LONG next_client, total_clients, server_stop;
 static SOCKET listeners[2];
 static LONG random_state = 12345;
@@ -135,7 +136,7 @@ static int CALLBACK random_decision(WSABUF *caller_id, WSABUF *caller_data, QOS 
     if (r < 7) return CF_DEFER;
     if (r < 9)
     {
-        InterlockedIncrement(&clients[port_owner[port]].refused);
+        InterlockedIncrement(&clients[port_owner[peer->ss_family == AF_INET6][port]].refused);
         return CF_REJECT;
     }
     return 99;
@@ -185,7 +186,7 @@ static SOCKET connect_as(LONG id, SOCKET listener)
         closesocket(c);
         return INVALID_SOCKET;
     }
-    InterlockedExchange(&port_owner[ntohs(((SOCKADDR_IN *)&addr)->sin_port)], id);
+    InterlockedExchange(&port_owner[addr.ss_family == AF_INET6][ntohs(((SOCKADDR_IN *)&addr)->sin_port)], id);
     if (connect(c, (struct sockaddr *)&server, len))
     {
         closesocket(c);
