@@ -99,10 +99,19 @@ static int platform_accept(struct sockstate *st, struct held_conn **out)
     if ((error = fault_check("accept"))) return error;
     if (!(conn = mem_alloc(sizeof(*conn)))) return WSAENOBUFS;
     conn->peer_len = sizeof(conn->peer);
-    /* Shared: accepts run side by side, but never while the front's registration changes. */
+    /* Shared: accepts run side by side, but never while the front's registration changes, and
+     * never once a close or the last WSACleanup has begun, so that the platform closes a
+     * listener with no accept of it in flight.  (Wine 8.0's server aborts when a listener goes
+     * away while an accept of it completes and another connection arrives.) */
     AcquireSRWLockShared(&st->lock);
-    conn->s = PLATFORM(accept)(st->s, (struct sockaddr *)&conn->peer, &conn->peer_len);
-    error = conn->s == INVALID_SOCKET ? GetLastError() : 0;
+    conn->s = INVALID_SOCKET;
+    if (st->closed) error = WSAEINTR;
+    else if (!ws2_started()) error = WSANOTINITIALISED;
+    else
+    {
+        conn->s = PLATFORM(accept)(st->s, (struct sockaddr *)&conn->peer, &conn->peer_len);
+        error = conn->s == INVALID_SOCKET ? GetLastError() : 0;
+    }
     conn->private_reg = st->private_reg;
     conn->app_reg = st->app_mask != 0;
     conn->options_version = st->options_version;
