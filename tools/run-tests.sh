@@ -12,7 +12,13 @@ sh tools/build.sh --no-demo
 b="$top/build64"
 export WINEPREFIX="$b/wineprefix"
 win() { winepath -w "$1" 2>/dev/null; }
-run() { "$top/tools/wine-run.sh" "$b/winetest/runner.exe" "$@"; }
+# Each run under a wineserver of its own that tools/wine-guard.sh watches: if Wine's server
+# dies, the run ends there instead of waiting for it forever.
+run() {
+    limit=$1 label=$2
+    shift 2
+    "$top/tools/wine-guard.sh" "$limit" "$b/wineserver-$label.log" "$b/winetest/runner.exe" "$@"
+}
 
 # The tools' own checks come first: the runner's, the VM image's, the Wine setup tool's.
 infra_passed=0
@@ -34,15 +40,20 @@ check rebind bash "$top/tests/rebind/check_rebind.sh" "$top/out"
 cd "$b"
 tests="$(win "$b/tests/ws2_32_test.exe")"
 echo "=== this DLL as a drop-in (counted)"
-run -q -t 120 -l ours-dropin -o ours-report.txt -s ours-summary.txt \
+guard=0
+rm -f ours-summary.txt platform-summary.txt
+run 2400 ours -q -t 120 -l ours-dropin -o ours-report.txt -s ours-summary.txt \
     -e WS2_TEST_TARGET=dropin \
     -e WS2_TEST_FAULT_DLL="$(win "$b/tests/fault/ws2_32.dll")" \
     -e WS2_TEST_EXTRA_DLLS="$(win "$top/build32/dlls/ws2_32/ws2_32.dll")" \
-    "$tests" | tr -d '\r' | grep -v '^[0-9]* passed, [0-9]* failed' || true
+    "$tests" > ours-output.txt || guard=$?
+tr -d '\r' < ours-output.txt | grep -v '^[0-9]* passed, [0-9]* failed' || true
 echo "=== Wine's own ws2_32 (for comparison, never fails the run)"
 # Wine's crash messages for its own ws2_32 go to a log: the report has each crash already.
-run -q -i -t 20 -l platform -o platform-report.txt -s platform-summary.txt \
-    -e WS2_TEST_TARGET=platform "$tests" 2>platform-stderr.log | tr -d '\r' | tail -n 1 | sed 's/^/platform: /' || true
+run 1200 platform -q -i -t 20 -l platform -o platform-report.txt -s platform-summary.txt \
+    -e WS2_TEST_TARGET=platform "$tests" 2>platform-stderr.log > platform-output.txt || true
+tr -d '\r' < platform-output.txt | tail -n 1 | sed 's/^/platform: /'
+touch ours-summary.txt platform-summary.txt
 
 python3 "$top/tools/conformance.py" ours-summary.txt platform-summary.txt > conformance.md
 [ "$1" = "--update-docs" ] && cp conformance.md "$top/docs/conformance.md" && echo "docs/conformance.md updated"
@@ -51,10 +62,14 @@ counts=$(tr -d '\r' < ours-summary.txt | tail -n 1)
 passed=$(echo "$counts" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
 failed=$(echo "$counts" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
 skipped=$(echo "$counts" | sed -n 's/.* \([0-9]*\) skipped.*/\1/p')
-if [ -z "$passed" ] || [ -z "$failed" ]; then
-    echo "no summary from the runner"
-    passed=0
-    failed=1
+# 124 and 125: wine-guard cut the run short (time, or the wineserver died).
+if [ "$guard" -ge 124 ] || [ -z "$passed" ] || [ -z "$failed" ]; then
+    # The run was cut short: count what it recorded, and the cut as one failure more.
+    passed=$(grep -c '^PASS ' ours-summary.txt || true)
+    failed=$(($(grep -c '^FAIL ' ours-summary.txt || true) + 1))
+    skipped=$(grep -c '^SKIP ' ours-summary.txt || true)
+    [ "$skipped" != 0 ] || skipped=
+    echo "the counted run did not finish (wine-guard status $guard, see $b/wineserver-ours.log)"
 fi
 passed=$((passed + infra_passed))
 failed=$((failed + infra_failed))

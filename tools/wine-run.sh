@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs a Windows program under Wine with this project's DLL taking ws2_32's place, in a
 # throwaway prefix (WINEPREFIX, default ./wineprefix) created on first use.  A crash exits
-# non-zero instead of starting the debugger.
+# non-zero instead of starting the debugger.  With --init alone, only makes the prefix.
 set -e
 : "${WINEPREFIX:=$(pwd)/wineprefix}"
 WINEDEBUG=${WINEDEBUG:--all}
@@ -15,4 +15,5 @@ mkdir -p "$(dirname "$WINEPREFIX")"
         wineserver -w
     fi
 ) 9>"$WINEPREFIX.lock"
+[ "$1" != --init ] || exit 0
 exec wine "$@"
