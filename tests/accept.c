@@ -1476,6 +1476,44 @@ static void check_fault_platform(const char *fault_dll, const char *faults, int 
     winetest_pop_context();
 }
 
+/* An accept held between its checks and the platform (the seam's pause) while another thread
+ * closes the listener and a new listener takes the handle value (Wine hands out the lowest
+ * free one): the accept must fail, not take the new listener's connection.  The same order
+ * keeps the platform from closing a listener with an accept of it in flight. */
+static void check_close_during_accept(void)
+{
+    struct server srv;
+    struct waiter w;
+    DWORD started;
+    SOCKET l2, c2;
+
+    server_up(&srv, AF_INET, "127.0.0.1");
+    winetest_push_context("closed during an accept");
+    SetEnvironmentVariableA("WS2_32_FAULTS", "pause=1000");
+    started = GetTickCount();
+    waiter_start(&w, srv.l, FALSE);
+    Sleep(200);
+    closesocket(srv.l);
+    l2 = tcp_listener(AF_INET, "127.0.0.1", 4);
+    c2 = tcp_connect(l2);
+    wait_pending(l2, 1000);
+    ok(waiter_done(&w, 5000), "the accept did not return\n");
+    ok(w.result == INVALID_SOCKET && (w.error == WSAEINTR || w.error == WSAENOTSOCK),
+       "the accept returned %#Ix, error %d\n", (ULONG_PTR)w.result, w.error);
+    if (w.done_at - started < 900) trace("the accept did not reach the pause before the close\n");
+    if (l2 != srv.l) skip("the new listener did not get the closed one's handle value\n");
+    /* Non-blocking: a connection taken by the stray accept must fail here, not hang. */
+    set_nonblocking(l2, TRUE);
+    expect_still_pending(l2, c2);
+    SetEnvironmentVariableA("WS2_32_FAULTS", NULL);
+    waiter_end(&w);
+    closesocket(c2);
+    closesocket(l2);
+    closesocket(srv.c);
+    cleanup();
+    winetest_pop_context();
+}
+
 static void test_G1(void)
 {
     static const int codes[] = { WSAEMFILE, WSAENOBUFS, WSAENETDOWN };
@@ -1501,6 +1539,7 @@ static void test_G1(void)
     /* The front's own allocations failing: out of buffer space. */
     check_fault_step("alloc", 1, WSAENOBUFS);
     for (i = 0; i < ARRAYSIZE(codes); i++) check_fault_wait(codes[i]);
+    check_close_during_accept();
     ws2 = saved;
 
     /* No platform DLL, or one without a function the front needs: not ready.  Without one it

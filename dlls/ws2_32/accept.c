@@ -99,6 +99,7 @@ static int platform_accept(struct sockstate *st, struct held_conn **out)
     if ((error = fault_check("accept"))) return error;
     if (!(conn = mem_alloc(sizeof(*conn)))) return WSAENOBUFS;
     conn->peer_len = sizeof(conn->peer);
+    fault_pause("pause");
     /* Shared: accepts run side by side, but never while the front's registration changes, and
      * never once a close or the last WSACleanup has begun, so that the platform closes a
      * listener with no accept of it in flight.  (Wine 8.0's server aborts when a listener goes

@@ -2,7 +2,8 @@
  * cannot produce on demand.  WS2_32_FAULTS="step=code,step=code" makes each named step of
  * the accept path fail with that WSA code while the variable is set; "alloc=1" makes the
  * front's allocations fail, "platform=1" hides the platform DLL and "lack=NAME" one of its
- * functions (both read once, when the platform is loaded). */
+ * functions (both read once, when the platform is loaded); "pause=MS" holds each accept that
+ * much just before it reaches the platform, so that a test can close the listener then. */
 
 #include <stdlib.h>
 #include "ws2_32_private.h"
@@ -36,4 +37,11 @@ int fault_check(const char *step)
 BOOL fault_lacks(const char *name)
 {
     return fault_find("lack", name, NULL, 0);
+}
+
+void fault_pause(const char *step)
+{
+    int ms = fault_check(step);
+
+    if (ms > 0) Sleep(ms);
 }

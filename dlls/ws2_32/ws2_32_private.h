@@ -58,9 +58,11 @@ int front_entry(void);
 #ifdef WS2_FAULTS
 int fault_check(const char *step);
 BOOL fault_lacks(const char *name);
+void fault_pause(const char *step);
 #else
 static inline int fault_check(const char *step) { (void)step; return 0; }
 static inline BOOL fault_lacks(const char *name) { (void)name; return FALSE; }
+static inline void fault_pause(const char *step) { (void)step; }
 #endif
 
 /* listener.c: state kept for sockets the front must know about. */
