@@ -85,10 +85,12 @@ static int local_address(struct sockstate *st, struct held_conn *conn)
         return 0;
     }
     if ((error = fault_check("getsockname"))) return error;
+    if (!platform_calls_begin()) return WSANOTINITIALISED;
     conn->local_len = sizeof(conn->local);
     if (PLATFORM(getsockname)(conn->s, (struct sockaddr *)&conn->local, &conn->local_len))
-        return GetLastError();
-    return 0;
+        error = GetLastError();
+    platform_calls_end();
+    return error;
 }
 
 static int platform_accept(struct sockstate *st, struct held_conn **out)
@@ -100,14 +102,18 @@ static int platform_accept(struct sockstate *st, struct held_conn **out)
     if (!(conn = mem_alloc(sizeof(*conn)))) return WSAENOBUFS;
     conn->peer_len = sizeof(conn->peer);
     fault_pause("pause");
+    if (!platform_calls_begin())
+    {
+        mem_free(conn);
+        return WSANOTINITIALISED;
+    }
     /* Shared: accepts run side by side, but never while the front's registration changes, and
-     * never once a close or the last WSACleanup has begun, so that the platform closes a
-     * listener with no accept of it in flight.  (Wine 8.0's server aborts when a listener goes
-     * away while an accept of it completes and another connection arrives.) */
+     * never once a close has begun, so that the platform closes a listener with no accept of
+     * it in flight.  (Wine 8.0's server aborts when a listener goes away while an accept of it
+     * completes and another connection arrives.) */
     AcquireSRWLockShared(&st->lock);
     conn->s = INVALID_SOCKET;
     if (st->closed) error = WSAEINTR;
-    else if (!ws2_started()) error = WSANOTINITIALISED;
     else
     {
         conn->s = PLATFORM(accept)(st->s, (struct sockaddr *)&conn->peer, &conn->peer_len);
@@ -117,6 +123,7 @@ static int platform_accept(struct sockstate *st, struct held_conn **out)
     conn->app_reg = st->app_mask != 0;
     conn->options_version = st->options_version;
     ReleaseSRWLockShared(&st->lock);
+    platform_calls_end();
     if (error)
     {
         mem_free(conn);
@@ -132,17 +139,19 @@ static int held_alive(struct sockstate *st, struct held_conn *conn)
 {
     WSAPOLLFD poll = { conn->s, POLLRDNORM, 0 };
     char byte;
-    int ret;
+    int ret, error = 0;
 
-    if (PLATFORM(WSAPoll)(&poll, 1, 0) != 1) return 0;
-    if (poll.revents & POLLERR) return WSAECONNRESET;
-    ret = PLATFORM(recv)(conn->s, &byte, 1, MSG_PEEK);
-    if (ret == SOCKET_ERROR)
+    if (!platform_calls_begin()) return WSANOTINITIALISED;
+    if (PLATFORM(WSAPoll)(&poll, 1, 0) != 1) error = 0;
+    else if (poll.revents & POLLERR) error = WSAECONNRESET;
+    else if ((ret = PLATFORM(recv)(conn->s, &byte, 1, MSG_PEEK)) == SOCKET_ERROR)
     {
-        int error = GetLastError();
-        return error == WSAECONNRESET || error == WSAECONNABORTED ? WSAECONNRESET : 0;
+        error = GetLastError();
+        error = error == WSAECONNRESET || error == WSAECONNABORTED ? WSAECONNRESET : 0;
     }
-    return ret == 0 && st->conditional_accept ? WSAEACCES : 0;
+    else if (ret == 0 && st->conditional_accept) error = WSAEACCES;
+    platform_calls_end();
+    return error;
 }
 
 int listener_wait_register(struct sockstate *st)
@@ -225,7 +234,11 @@ static int take_connection(struct sockstate *st, struct held_conn **out)
  * cancels either kind. */
 static void silence(struct held_conn *conn)
 {
-    if (conn->app_reg || conn->private_reg) PLATFORM(WSAEventSelect)(conn->s, NULL, 0);
+    if ((conn->app_reg || conn->private_reg) && platform_calls_begin())
+    {
+        PLATFORM(WSAEventSelect)(conn->s, NULL, 0);
+        platform_calls_end();
+    }
     conn->app_reg = conn->private_reg = FALSE;
 }
 
@@ -313,7 +326,10 @@ static int make_blocking(struct held_conn *conn)
     int error = fault_check("fionbio");
 
     if (error) return error;
-    return PLATFORM(ioctlsocket)(conn->s, FIONBIO, &off) ? GetLastError() : 0;
+    if (!platform_calls_begin()) return WSANOTINITIALISED;
+    error = PLATFORM(ioctlsocket)(conn->s, FIONBIO, &off) ? GetLastError() : 0;
+    platform_calls_end();
+    return error;
 }
 
 /* D1: the socket as the application expects it, the address, and FD_ACCEPT re-enabled.  A
@@ -325,8 +341,12 @@ static int hand_out(struct sockstate *st, struct held_conn *conn, struct sockadd
     BOOL deferred = conn->deferred;
     int error;
 
-    if (deferred) replay_listener(st, conn);
-    else if (conn->private_reg) PLATFORM(WSAEventSelect)(s, NULL, 0);
+    if ((deferred || conn->private_reg) && platform_calls_begin())
+    {
+        if (deferred) replay_listener(st, conn);
+        else PLATFORM(WSAEventSelect)(s, NULL, 0);
+        platform_calls_end();
+    }
     conn->private_reg = FALSE;
     if (!st->app_nonblocking && (error = make_blocking(conn)))
     {

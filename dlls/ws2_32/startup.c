@@ -10,6 +10,25 @@ BOOL ws2_started(void)
     return startup_count > 0;
 }
 
+/* The front's own platform calls on the connections it accepts run with this held shared, and
+ * only while WinSock is started; the last WSACleanup holds it exclusively while the platform
+ * closes every socket.  So none of those calls is in flight when its socket is closed (Wine
+ * 8.0's server can abort when a socket closes while a request of it is being collected). */
+static SRWLOCK cleanup_lock = SRWLOCK_INIT;
+
+BOOL platform_calls_begin(void)
+{
+    AcquireSRWLockShared(&cleanup_lock);
+    if (ws2_started()) return TRUE;
+    ReleaseSRWLockShared(&cleanup_lock);
+    return FALSE;
+}
+
+void platform_calls_end(void)
+{
+    ReleaseSRWLockShared(&cleanup_lock);
+}
+
 /* The WinSock 1.1 blocking-call model applies while 1.x is what WSAStartup last negotiated. */
 BOOL ws2_winsock11(void)
 {
@@ -56,8 +75,13 @@ int WSAAPI WSACleanup(void)
 
     TRACE("count %ld", count - 1);
     /* The last cleanup ends every socket: the platform closes its own, the front what it holds. */
-    if (count == 1) sockstate_close_all();
+    if (count == 1)
+    {
+        sockstate_close_all();
+        AcquireSRWLockExclusive(&cleanup_lock);
+    }
     PLATFORM(WSACleanup)();
+    if (count == 1) ReleaseSRWLockExclusive(&cleanup_lock);
     /* A call already past its entry check may have adopted a listener the platform has now
      * closed, and held a connection there: that is ended too. */
     if (count == 1 && !ws2_started()) sockstate_close_all();

@@ -38,6 +38,8 @@ void mem_free(void *ptr);
 /* startup.c */
 BOOL ws2_started(void);
 BOOL ws2_winsock11(void);
+BOOL platform_calls_begin(void);
+void platform_calls_end(void);
 
 /* How long a wait trusts the platform alone: Wine does not re-arm FD_ACCEPT after an accept
  * that failed (a connection reset in the queue), and a platform select cannot see a connection
