@@ -82,8 +82,8 @@ int WSAAPI WSACleanup(void)
     }
     PLATFORM(WSACleanup)();
     if (count == 1) ReleaseSRWLockExclusive(&cleanup_lock);
-    /* A call already past its entry check may have adopted a listener the platform has now
-     * closed, and held a connection there: that is ended too. */
+    /* A call already past its entry check may have adopted a listener meanwhile (it can no
+     * longer accept there): its state goes too, before a new socket can take the handle. */
     if (count == 1 && !ws2_started()) sockstate_close_all();
     return 0;
 }
