@@ -278,12 +278,15 @@ static void copy_listener_options(struct sockstate *st, struct held_conn *conn)
     char value[16];
     unsigned int i;
 
-    for (i = 0; i < ARRAYSIZE(inherited_options); i++)
+    /* Shared, and only while it is open: a close of the listener waits for these reads. */
+    AcquireSRWLockShared(&st->lock);
+    for (i = 0; i < ARRAYSIZE(inherited_options) && !st->closed; i++)
     {
         int len = inherited_options[i].size;
         if (!PLATFORM(getsockopt)(st->s, inherited_options[i].level, inherited_options[i].name, value, &len))
             PLATFORM(setsockopt)(conn->s, inherited_options[i].level, inherited_options[i].name, value, len);
     }
+    ReleaseSRWLockShared(&st->lock);
 }
 
 /* The options are copied only when the application set one on the listener since. */
