@@ -142,14 +142,16 @@ static int held_alive(struct sockstate *st, struct held_conn *conn)
     int ret, error = 0;
 
     if (!platform_calls_begin()) return WSANOTINITIALISED;
-    if (PLATFORM(WSAPoll)(&poll, 1, 0) != 1) error = 0;
-    else if (poll.revents & POLLERR) error = WSAECONNRESET;
-    else if ((ret = PLATFORM(recv)(conn->s, &byte, 1, MSG_PEEK)) == SOCKET_ERROR)
+    if (PLATFORM(WSAPoll)(&poll, 1, 0) == 1)
     {
-        error = GetLastError();
-        error = error == WSAECONNRESET || error == WSAECONNABORTED ? WSAECONNRESET : 0;
+        if (poll.revents & POLLERR) error = WSAECONNRESET;
+        else if ((ret = PLATFORM(recv)(conn->s, &byte, 1, MSG_PEEK)) == SOCKET_ERROR)
+        {
+            ret = GetLastError();
+            if (ret == WSAECONNRESET || ret == WSAECONNABORTED) error = WSAECONNRESET;
+        }
+        else if (!ret && st->conditional_accept) error = WSAEACCES;
     }
-    else if (ret == 0 && st->conditional_accept) error = WSAEACCES;
     platform_calls_end();
     return error;
 }
@@ -329,10 +331,7 @@ static int make_blocking(struct held_conn *conn)
     int error = fault_check("fionbio");
 
     if (error) return error;
-    if (!platform_calls_begin()) return WSANOTINITIALISED;
-    error = PLATFORM(ioctlsocket)(conn->s, FIONBIO, &off) ? GetLastError() : 0;
-    platform_calls_end();
-    return error;
+    return PLATFORM(ioctlsocket)(conn->s, FIONBIO, &off) ? GetLastError() : 0;
 }
 
 /* D1: the socket as the application expects it, the address, and FD_ACCEPT re-enabled.  A
@@ -341,17 +340,19 @@ static int hand_out(struct sockstate *st, struct held_conn *conn, struct sockadd
                     SOCKET *out)
 {
     SOCKET s = conn->s;
-    BOOL deferred = conn->deferred;
-    int error;
+    BOOL deferred = conn->deferred, started = platform_calls_begin();
+    int error = 0;
 
-    if ((deferred || conn->private_reg) && platform_calls_begin())
+    if (started)
     {
         if (deferred) replay_listener(st, conn);
-        else PLATFORM(WSAEventSelect)(s, NULL, 0);
+        else if (conn->private_reg) PLATFORM(WSAEventSelect)(s, NULL, 0);
+        if (!st->app_nonblocking) error = make_blocking(conn);
         platform_calls_end();
     }
+    else if (!st->app_nonblocking) error = WSANOTINITIALISED;
     conn->private_reg = FALSE;
-    if (!st->app_nonblocking && (error = make_blocking(conn)))
+    if (error)
     {
         hold(st, conn);
         return error;
