@@ -59,7 +59,7 @@ static void copy_set(fd_set *to, const fd_set *from)
 /* Wine answers a set member that is a file or a pipe with WSAEOPNOTSUPP, a code select's
  * page does not have: the member is no socket. */
 static int platform_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
-                           const PTIMEVAL timeout)
+                           WS2_SELECT_TIMEOUT timeout)
 {
     int ret = PLATFORM(select)(nfds, readfds, writefds, exceptfds, timeout);
 
@@ -67,7 +67,7 @@ static int platform_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *
     return ret;
 }
 
-static int select_once(fd_set *readfds, fd_set *writefds, fd_set *exceptfds, const PTIMEVAL timeout)
+static int select_once(fd_set *readfds, fd_set *writefds, fd_set *exceptfds, WS2_SELECT_TIMEOUT timeout)
 {
     struct timeval no_wait = { 0, 0 };
     fd_set holding;
@@ -120,7 +120,7 @@ static BOOL select_needs_slices(const fd_set *readfds, LONGLONG wait_ms)
     return FALSE;
 }
 
-int WSAAPI select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds, const PTIMEVAL timeout)
+int WSAAPI select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds, WS2_SELECT_TIMEOUT timeout)
 {
     fd_set given[3];
     LONGLONG wait_ms;
