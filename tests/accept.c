@@ -1149,6 +1149,50 @@ static void test_E3(void)
     cleanup();
 }
 
+/* E3 for a connection never offered before: its client reset it while it waited in the
+ * platform's queue.  The condition function must not see it (it has no caller address left:
+ * Wine 10's accept hands it out with an empty one), WSAAccept and accept fail with
+ * WSAECONNRESET, and the next connection follows. */
+static void test_E3_queued(void)
+{
+    SOCKADDR_STORAGE addr;
+    struct server srv;
+    SOCKET c2, c3, a;
+    int len;
+
+    server_up(&srv, AF_INET, "127.0.0.1");
+    c2 = tcp_connect(srv.l);
+    reset_close(srv.c);
+    Sleep(200);
+    expect_error(wsa_accept(srv.l, CF_ACCEPT), WSAECONNRESET, "WSAAccept of the reset connection");
+    ok(rec.calls == 0, "the condition function saw the reset connection (caller id len %lu)\n", rec.caller_len);
+    a = wsa_accept(srv.l, CF_ACCEPT);
+    ok(same_connection(a, c2), "the next connection did not follow: %d\n", WSAGetLastError());
+    ok(rec.calls == 1 && rec.caller_len == sizeof(SOCKADDR_IN), "the next connection's caller id len %lu\n",
+       rec.caller_len);
+    closesocket(a);
+    closesocket(c2);
+
+    /* accept, with an address buffer: no socket with an empty address either. */
+    c3 = tcp_connect(srv.l);
+    c2 = tcp_connect(srv.l);
+    reset_close(c3);
+    Sleep(200);
+    len = sizeof(addr);
+    memset(&addr, 0xcc, sizeof(addr));
+    a = accept(srv.l, (struct sockaddr *)&addr, &len);
+    ok(a == INVALID_SOCKET && WSAGetLastError() == WSAECONNRESET,
+       "accept of the reset connection returned %#Ix, error %d, address length %d\n", (ULONG_PTR)a,
+       WSAGetLastError(), len);
+    if (a != INVALID_SOCKET) closesocket(a);
+    a = accept(srv.l, NULL, NULL);
+    ok(same_connection(a, c2), "after the reset connection, accept did not take the next: %d\n", WSAGetLastError());
+    closesocket(a);
+    closesocket(c2);
+    closesocket(srv.l);
+    cleanup();
+}
+
 static void test_E4(void)
 {
     SOCKET l, c1, c2, a;
@@ -1861,6 +1905,7 @@ START_TEST(accept)
     subtest("E2", test_E2);
     subtest("E2_async", test_E2_async);
     subtest("E3", test_E3);
+    subtest("E3_queued", test_E3_queued);
     subtest("E4", test_E4);
     subtest("E5", test_E5);
     subtest("E6", test_E6);

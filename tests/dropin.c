@@ -212,6 +212,67 @@ static void test_eventselect(void)
     cleanup();
 }
 
+/* A handle that is not an event, on a socket that is one: WSAEINVAL (a parameter is invalid,
+ * the page's code for it) and no event taken, never WSAENOTSOCK (Wine 10's answer).  Wine 8.0's
+ * platform ignores such a handle and reports the events: that is accepted too, and named. */
+static void test_enumevents_bad_event(void)
+{
+    WSANETWORKEVENTS events;
+    SOCKET l, c, a, other;
+    HANDLE event = CreateEventW(NULL, TRUE, FALSE, NULL), closed = CreateEventW(NULL, TRUE, FALSE, NULL), file;
+    char dir[MAX_PATH], path[MAX_PATH], byte;
+    struct { const char *what; HANDLE handle; } bad[4];
+    unsigned int i;
+    int ret, error;
+
+    startup();
+    connected_pair(&l, &c, &a);
+    other = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    GetTempPathA(sizeof(dir), dir);
+    GetTempFileNameA(dir, "ws2", 0, path);
+    file = CreateFileA(path, GENERIC_READ | GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_FLAG_DELETE_ON_CLOSE, NULL);
+    ok(file != INVALID_HANDLE_VALUE, "no temporary file: %lu\n", GetLastError());
+    CloseHandle(closed);
+    bad[0].what = "a closed handle", bad[0].handle = closed;
+    bad[1].what = "a file", bad[1].handle = file;
+    bad[2].what = "a socket", bad[2].handle = (HANDLE)other;
+    bad[3].what = "garbage", bad[3].handle = (HANDLE)(ULONG_PTR)0x7e571230;
+    ok(!WSAEventSelect(a, event, FD_READ), "WSAEventSelect failed: %d\n", WSAGetLastError());
+
+    for (i = 0; i < ARRAYSIZE(bad); i++)
+    {
+        send(c, "x", 1, 0);
+        ok(WaitForSingleObject(event, 2000) == WAIT_OBJECT_0, "%s: FD_READ was not signalled\n", bad[i].what);
+        memset(&events, 0, sizeof(events));
+        ret = WSAEnumNetworkEvents(a, bad[i].handle, &events);
+        error = WSAGetLastError();
+        if (ret)
+        {
+            ok(error == WSAEINVAL, "%s: error %d, expected WSAEINVAL\n", bad[i].what, error);
+            memset(&events, 0, sizeof(events));
+            ok(!WSAEnumNetworkEvents(a, event, &events) && events.lNetworkEvents == FD_READ,
+               "%s: the failed call took the event: %#lx\n", bad[i].what, events.lNetworkEvents);
+        }
+        else
+        {
+            trace("%s: the platform ignores a handle that is not an event (Wine 8.0 does)\n", bad[i].what);
+            ok(events.lNetworkEvents == FD_READ, "%s: events %#lx\n", bad[i].what, events.lNetworkEvents);
+            ResetEvent(event);
+        }
+        ok(recv(a, &byte, 1, 0) == 1, "%s: recv failed: %d\n", bad[i].what, WSAGetLastError());
+    }
+
+    /* No socket: WSAENOTSOCK comes first, whatever the event. */
+    ret = WSAEnumNetworkEvents((SOCKET)file, closed, &events);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAENOTSOCK, "a file as the socket: %d, error %d\n", ret,
+       WSAGetLastError());
+    CloseHandle(file);
+    closesocket(other);
+    close_all(l, c, a);
+    CloseHandle(event);
+    cleanup();
+}
+
 static void test_overlapped(void)
 {
     WSAOVERLAPPED ov = { 0 };
@@ -398,6 +459,7 @@ START_TEST(dropin)
     subtest("select", test_select);
     subtest("poll", test_poll);
     subtest("eventselect", test_eventselect);
+    subtest("enumevents_bad_event", test_enumevents_bad_event);
     subtest("overlapped", test_overlapped);
     subtest("acceptex", test_acceptex);
     subtest("wsock32", test_wsock32);

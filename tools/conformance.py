@@ -37,6 +37,7 @@ RULES = {
     'E2': 'FD_ACCEPT re-enabled, not posted by a deferral alone',
     'E2_async': 'E2 through WSAAsyncSelect messages',
     'E3': 'a held connection reset by its peer: WSAECONNRESET',
+    'E3_queued': 'E3 for a connection reset before it was ever offered',
     'E4': 'SO_CONDITIONAL_ACCEPT: a withdrawn connection gives WSAEACCES',
     'E5': 'closing the listener ends its held connection, leaks nothing',
     'E6': 'the accepted socket inherits the listener\'s properties',

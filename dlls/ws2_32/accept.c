@@ -93,6 +93,19 @@ static int local_address(struct sockstate *st, struct held_conn *conn)
     return error;
 }
 
+/* A connection its client reset before it was accepted: Wine 8.0's accept fails (WSAENOTCONN),
+ * Wine 10's succeeds with no peer address.  Either way it is the reset accept's page names, and
+ * no condition function ever sees a connection without its caller. */
+static int reset_before_accept(SOCKET s)
+{
+    if (platform_calls_begin())
+    {
+        PLATFORM(closesocket)(s);
+        platform_calls_end();
+    }
+    return WSAECONNRESET;
+}
+
 static int platform_accept(struct sockstate *st, struct held_conn **out)
 {
     struct held_conn *conn;
@@ -124,6 +137,7 @@ static int platform_accept(struct sockstate *st, struct held_conn **out)
     conn->options_version = st->options_version;
     ReleaseSRWLockShared(&st->lock);
     platform_calls_end();
+    if (!error && !conn->peer_len) error = reset_before_accept(conn->s);
     if (error)
     {
         mem_free(conn);

@@ -263,6 +263,17 @@ int WSAAPI WSAAsyncSelect(SOCKET s, HWND hwnd, UINT msg, LONG mask)
     return error ? fail_int(error) : 0;
 }
 
+/* Wine 10 fails a handle that is not an event (closed, a file, a socket...) with WSAENOTSOCK,
+ * before it takes any event: for a socket that is one, that is the invalid parameter
+ * WSAEINVAL.  (Wine 8.0 ignores such a handle and succeeds.) */
+static int enum_events_error(SOCKET s, WSAEVENT event)
+{
+    int type, error = platform_error(s);
+
+    if (error == WSAENOTSOCK && event && !socket_type(s, &type)) error = WSAEINVAL;
+    return error;
+}
+
 int WSAAPI WSAEnumNetworkEvents(SOCKET s, WSAEVENT event, WSANETWORKEVENTS *events)
 {
     struct sockstate *st;
@@ -271,7 +282,7 @@ int WSAAPI WSAEnumNetworkEvents(SOCKET s, WSAEVENT event, WSANETWORKEVENTS *even
     if (error) return fail_int(error);
     /* Wine writes the result unchecked: a bad pointer must not crash. */
     if (!mem_writable(events, sizeof(*events))) return fail_int(WSAEFAULT);
-    if (PLATFORM(WSAEnumNetworkEvents)(s, event, events)) return fail_int(platform_error(s));
+    if (PLATFORM(WSAEnumNetworkEvents)(s, event, events)) return fail_int(enum_events_error(s, event));
     if (!(st = sockstate_get(s))) return 0;
     AcquireSRWLockExclusive(&st->lock);
     if (st->fd_accept_owed)
