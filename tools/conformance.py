@@ -107,7 +107,7 @@ def main():
     print('(counted) and one for Wine\'s own ws2_32 (for comparison). Regenerate with')
     print('`tools/run-tests.sh --update-docs`.\n')
     print('| rule | what | %s |' % ' | '.join(title for title, _, _ in columns))
-    print('| --- | --- |%s' % ' --- |' * len(columns))
+    print('| --- | --- |%s' % (' --- |' * len(columns)))
     for key in keys:
         unit, subtest = key
         name = subtest if unit == 'accept' else '%s:%s' % (unit, subtest)

@@ -62,7 +62,9 @@ else
     echo "x86 runs skipped: $reason"
 fi
 
-python3 tools/conformance.py x64=build64/results/x64 x86=build32/results/x86 > build64/conformance.md
+wine=$(wine --version | sed 's/^wine-//; s/ .*//')
+python3 tools/conformance.py "Wine $wine x64=build64/results/x64" "Wine $wine x86=build32/results/x86" \
+    > build64/conformance.md
 if [ "$1" = "--update-docs" ]; then
     cp build64/conformance.md docs/conformance.md
     echo "docs/conformance.md updated"
