@@ -30,4 +30,11 @@ cp README.md LICENSE out/ 2>/dev/null || true
 echo "built: out/x64/ws2_32.dll and out/x86/ws2_32.dll; out/tools/rebind (Linux), out/tools/x64/rebind.exe, out/tools/x86/rebind.exe"
 
 [ "$1" = "--no-demo" ] && exit 0
+echo "=== x64"
 sh tools/demo/run.sh build64
+if reason=$(sh tools/i386-runs.sh); then
+    echo "=== x86"
+    sh tools/demo/run.sh build32
+else
+    echo "x86 demo skipped: $reason"
+fi

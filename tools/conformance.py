@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""conformance.py OURS_SUMMARY PLATFORM_SUMMARY: the rule-by-rule table of docs/conformance.md,
-from two runner summaries (this DLL, and the platform's ws2_32), as Markdown."""
+"""conformance.py NAME=PREFIX...: the rule-by-rule table of docs/conformance.md, as Markdown.
+Each NAME (a Wine and an architecture) gives two columns, from the runner summaries
+PREFIX-ours-summary.txt (this DLL) and PREFIX-platform-summary.txt (the platform's ws2_32);
+a run that did not happen gives no column."""
 import re
 import sys
 
@@ -77,33 +79,45 @@ def cell(result):
     text = {'PASS': 'pass', 'FAIL': '**fail**', 'SKIP': 'not reachable'}[status]
     if reason and status != 'PASS':
         reason = reason.replace('|', '\\|')
-        text += ': ' + (reason if len(reason) < 160 else reason[:157] + '...')
+        text += ': ' + (reason if len(reason) < 120 else reason[:117] + '...')
     return text
 
 
 def main():
-    if len(sys.argv) != 3:
+    runs = [arg.split('=', 1) for arg in sys.argv[1:]]
+    if not runs or any(len(run) != 2 for run in runs):
         raise SystemExit(__doc__)
-    ours, platform = read(sys.argv[1]), read(sys.argv[2])
+    columns = []
+    for name, prefix in runs:
+        for kind, title in (('ours', 'this DLL'), ('platform', 'Wine\'s ws2_32')):
+            results = read('%s-%s-summary.txt' % (prefix, kind))
+            if results:
+                columns.append(('%s, %s' % (title, name), kind, results))
+    if not columns:
+        raise SystemExit('no summaries found')
+
     def order(key):
         m = re.match(r'^([A-Z])(\d+)(.*)$', key[1])
         return (key[0] != 'accept', key[0], (m.group(1), int(m.group(2)), m.group(3)) if m else (key[1], 0, ''))
 
-    keys = sorted(set(ours) | set(platform), key=order)
+    keys = sorted(set().union(*(results for _, _, results in columns)), key=order)
     print('# Conformance: this DLL and the platform\'s ws2_32, rule by rule\n')
     print('Rules are those of the WSAAccept contract; each is a subtest of `tests/accept.c` named by')
-    print('its id. The other rows are the drop-in checks (`tests/dropin.c`, `tests/exports.c`).')
-    print('Regenerate with `tools/run-tests.sh --update-docs` (under Wine 8.0 on Debian 12).\n')
-    print('| rule | what | this DLL (drop-in) | platform ws2_32 |')
-    print('| --- | --- | --- | --- |')
+    print('its id. The other rows are the drop-in checks (`tests/dropin.c`, `tests/exports.c`) and the')
+    print('reliability units. Each Wine and architecture tested has a column for this DLL as a drop-in')
+    print('(counted) and one for Wine\'s own ws2_32 (for comparison). Regenerate with')
+    print('`tools/run-tests.sh --update-docs`.\n')
+    print('| rule | what | %s |' % ' | '.join(title for title, _, _ in columns))
+    print('| --- | --- |%s' % (' --- |' * len(columns)))
     for key in keys:
         unit, subtest = key
         name = subtest if unit == 'accept' else '%s:%s' % (unit, subtest)
-        print('| %s | %s | %s | %s |' % (name, RULES.get(subtest, '') if unit == 'accept' else '',
-                                         cell(ours.get(key)), cell(platform.get(key))))
-    fails = sum(1 for k in keys if ours.get(k, ('',))[0] == 'FAIL')
-    pfails = sum(1 for k in keys if platform.get(k, ('',))[0] == 'FAIL')
-    print('\nThis DLL fails %d of %d; the platform fails %d.' % (fails, len(keys), pfails))
+        cells = ' | '.join(cell(results.get(key)) for _, _, results in columns)
+        print('| %s | %s | %s |' % (name, RULES.get(subtest, '') if unit == 'accept' else '', cells))
+    print()
+    for title, kind, results in columns:
+        fails = sum(1 for k in keys if results.get(k, ('',))[0] == 'FAIL')
+        print('- %s: %d of %d fail.' % (title, fails, len(keys)))
 
 
 if __name__ == '__main__':

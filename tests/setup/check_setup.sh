@@ -35,6 +35,11 @@ find_dlls() {
     fi
     server="$build/tools/demo/condserver.exe"
     [ -f "$server" ] || server=""
+    # The x86 server, where this kernel runs 32-bit programs (the prefix is then WoW64).
+    server32="${build%64}32/tools/demo/condserver.exe"
+    if ! sh "$top/tools/i386-runs.sh" >/dev/null || [ ! -f "$server32" ] || [ ! -f "$out/x86/ws2_32.dll" ]; then
+        server32=""
+    fi
 }
 
 # Every file of system32 and syswow64 by sha256, the prefix's top level (the setup's state
@@ -90,6 +95,16 @@ check_server_uses() {
         fail "$program should have used $want ws2_32; its log and the clients':"
         echo "$log"
         cat "$tmp/clients.log"
+    fi
+}
+
+# Installed in the prefix's system folders, each architecture's DLL is its own and takes
+# Wine's builtin of the same architecture as its platform: the last server's trace says which.
+check_arch_bound() {
+    if grep -q "platform is .*$1" "$tmp/server.log"; then
+        pass "the server's DLL took its platform from Wine's $1 folder"
+    else
+        fail "the server's DLL did not take its platform from Wine's $1 folder"
     fi
 }
 
@@ -152,6 +167,11 @@ check_whole_prefix() {
     check_status "the whole prefix" 'HKCU\Software\Wine\DllOverrides'
     check_wine_starts
     check_server_uses ours "$tmp/bin" condserver.exe
+    check_arch_bound x86_64-windows
+    if [ -n "$server32" ]; then
+        check_server_uses ours "$tmp/bin32" condserver.exe
+        check_arch_bound i386-windows
+    fi
     "$setup" uninstall --dlls "$out" | indent
     compare_snapshot "whole prefix"
 }
@@ -226,6 +246,14 @@ mkdir -p "$tmp/bin"
 if [ -n "$server" ]; then
     cp "$server" "$tmp/bin/condserver.exe"
     cp "$server" "$tmp/bin/other.exe"
+fi
+if [ -n "$server32" ]; then
+    mkdir -p "$tmp/bin32"
+    cp "$server32" "$tmp/bin32/condserver.exe"
+    echo "== the prefix is WoW64: the x86 DLL is checked too"
+else
+    reason=$(sh "$top/tools/i386-runs.sh") && reason="no x86 condserver.exe or DLL built"
+    echo "== x86 not checked: $reason"
 fi
 # A program's first run may write to the registry itself; that happens before the snapshot.
 wine cmd /c exit >/dev/null 2>&1 || true
