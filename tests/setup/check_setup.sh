@@ -23,7 +23,7 @@ find_dlls() {
         build=$arg
         mkdir -p "$out/x64" "$out/x86"
         cp "$arg/dlls/ws2_32/ws2_32.dll" "$out/x64/"
-        for b in "$arg/../build32" "$top/build32"; do
+        for b in "${arg%64}32" "$top/build32"; do
             if [ -f "$b/dlls/ws2_32/ws2_32.dll" ]; then
                 cp "$b/dlls/ws2_32/ws2_32.dll" "$out/x86/"
                 break
