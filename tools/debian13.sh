@@ -169,7 +169,8 @@ chroot_build() {
             echo "debian13: $dir: the build failed or warned (see $dir/ninja.log)"
             exit 1
         fi
-        echo "debian13: $dir built with $(i686-w64-mingw32-gcc -dumpfullversion) (mingw-w64 $(dpkg-query -W -f='${Version}' mingw-w64-common)), no warnings"
+        echo "debian13: $dir built, no warnings: $(dpkg-query -W -f='${Package} ${Version}, ' \
+            gcc-mingw-w64-base binutils-mingw-w64-x86-64 mingw-w64-common meson)"
     done
 }
 
