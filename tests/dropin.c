@@ -292,6 +292,124 @@ done:
     cleanup();
 }
 
+static int apc_calls;
+static DWORD apc_error, apc_bytes;
+static WSAOVERLAPPED *apc_overlapped;
+
+static void CALLBACK fionbio_apc(DWORD error, DWORD bytes, WSAOVERLAPPED *ov, DWORD flags)
+{
+    apc_calls++;
+    apc_error = error;
+    apc_bytes = bytes;
+    apc_overlapped = ov;
+}
+
+/* WSAIoctl(FIONBIO) is checked and completed as any WSAIoctl is, on a plain socket and on a
+ * listener (whose platform socket the front keeps non-blocking). */
+static void fionbio_on(SOCKET s, const char *what)
+{
+    WSAOVERLAPPED ov = { 0 }, *got;
+    u_long one = 1, zero = 0;
+    ULONG_PTR key;
+    DWORD size;
+    HANDLE port = CreateIoCompletionPort((HANDLE)s, NULL, 77, 0);
+    HANDLE event = CreateEventW(NULL, TRUE, FALSE, NULL);
+
+    ok(port != NULL, "%s: no completion port: %lu\n", what, GetLastError());
+    WSASetLastError(0xdeadbeef);
+    ok(ioctlsocket(s, FIONBIO, (u_long *)1) == SOCKET_ERROR && WSAGetLastError() == WSAEFAULT,
+       "%s: ioctlsocket with a bad pointer: error %d\n", what, WSAGetLastError());
+    WSASetLastError(0xdeadbeef);
+    ok(WSAIoctl(s, FIONBIO, &one, sizeof(one) - 1, NULL, 0, &size, NULL, NULL) == SOCKET_ERROR
+       && WSAGetLastError() == WSAEFAULT, "%s: short input: error %d\n", what, WSAGetLastError());
+    WSASetLastError(0xdeadbeef);
+    ok(WSAIoctl(s, FIONBIO, &one, sizeof(one), NULL, 0, NULL, NULL, NULL) == SOCKET_ERROR
+       && WSAGetLastError() == WSAEFAULT, "%s: no byte count: error %d\n", what, WSAGetLastError());
+    size = 0xdeadbeef;
+    ok(!WSAIoctl(s, FIONBIO, &one, sizeof(one), NULL, 0, &size, NULL, NULL) && !size,
+       "%s: plain call: error %d, size %lu\n", what, WSAGetLastError(), size);
+
+    ov.hEvent = event;
+    ov.Internal = ov.InternalHigh = 0xdeadbeef;
+    size = 0xdeadbeef;
+    ok(!WSAIoctl(s, FIONBIO, &one, sizeof(one), NULL, 0, &size, &ov, NULL) && !size,
+       "%s: overlapped call: error %d, size %lu\n", what, WSAGetLastError(), size);
+    ok(WaitForSingleObject(event, 1000) == WAIT_OBJECT_0, "%s: the event was not set\n", what);
+    got = NULL;
+    size = 0xdeadbeef;
+    ok(GetQueuedCompletionStatus(port, &size, &key, &got, 1000) && got == &ov && key == 77 && !size,
+       "%s: completion: error %lu, overlapped %p, key %Iu, size %lu\n", what, GetLastError(), got, key, size);
+    ok(ov.Internal == 0 && ov.InternalHigh == 0, "%s: status %#Ix, bytes %Iu\n", what, ov.Internal, ov.InternalHigh);
+
+    ok(!WSAEventSelect(s, event, FD_READ | FD_ACCEPT), "%s: WSAEventSelect: %d\n", what, WSAGetLastError());
+    ok(!WSAIoctl(s, FIONBIO, &one, sizeof(one), NULL, 0, &size, NULL, NULL),
+       "%s: non-blocking while registered: error %d\n", what, WSAGetLastError());
+    WSASetLastError(0xdeadbeef);
+    ok(WSAIoctl(s, FIONBIO, &zero, sizeof(zero), NULL, 0, &size, NULL, NULL) == SOCKET_ERROR
+       && WSAGetLastError() == WSAEINVAL, "%s: blocking while registered: error %d\n", what, WSAGetLastError());
+    WSAEventSelect(s, NULL, 0);
+    ok(!WSAIoctl(s, FIONBIO, &zero, sizeof(zero), NULL, 0, &size, NULL, NULL),
+       "%s: blocking again: error %d\n", what, WSAGetLastError());
+    CloseHandle(event);
+    CloseHandle(port);
+}
+
+/* A completion routine runs as an APC; a socket bound to a completion port takes none. */
+static void fionbio_apc_on(SOCKET s, const char *what)
+{
+    WSAOVERLAPPED ov = { 0 };
+    u_long one = 1;
+    DWORD size = 0xdeadbeef;
+
+    apc_calls = 0;
+    apc_error = apc_bytes = 0xdeadbeef;
+    WSASetLastError(0xdeadbeef);
+    ok(WSAIoctl(s, FIONBIO, &one, sizeof(one), NULL, 0, NULL, &ov, fionbio_apc) == SOCKET_ERROR
+       && WSAGetLastError() == WSAEFAULT, "%s: no byte count: error %d\n", what, WSAGetLastError());
+    ok(!WSAIoctl(s, FIONBIO, &one, sizeof(one), NULL, 0, &size, &ov, fionbio_apc) && !size,
+       "%s: call with a completion routine: error %d, size %lu\n", what, WSAGetLastError(), size);
+    ok(SleepEx(0, TRUE) == WAIT_IO_COMPLETION && apc_calls == 1 && !apc_error && !apc_bytes && apc_overlapped == &ov,
+       "%s: completion routine: %d calls, error %lu, bytes %lu\n", what, apc_calls, apc_error, apc_bytes);
+}
+
+static void test_fionbio(void)
+{
+    SOCKET s;
+
+    startup();
+    s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    fionbio_on(s, "socket");
+    closesocket(s);
+    s = tcp_listener(AF_INET, "127.0.0.1", 5);
+    fionbio_on(s, "listener");
+    closesocket(s);
+    s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    fionbio_apc_on(s, "socket");
+    closesocket(s);
+    s = tcp_listener(AF_INET, "127.0.0.1", 5);
+    fionbio_apc_on(s, "listener");
+    closesocket(s);
+    cleanup();
+}
+
+/* The version is judged before the pointer: below 1.0 is WSAVERNOTSUPPORTED even with no
+ * WSADATA. */
+static void test_startup_version(void)
+{
+    WSADATA data;
+    int ret;
+
+    ret = WSAStartup(MAKEWORD(0, 2), NULL);
+    ok(ret == WSAVERNOTSUPPORTED, "version 0.2, no WSADATA: got %d\n", ret);
+    ret = WSAStartup(MAKEWORD(0, 0), NULL);
+    ok(ret == WSAVERNOTSUPPORTED, "version 0.0, no WSADATA: got %d\n", ret);
+    ret = WSAStartup(MAKEWORD(2, 2), NULL);
+    ok(ret == WSAEFAULT, "version 2.2, no WSADATA: got %d\n", ret);
+    ret = WSAStartup(MAKEWORD(0, 2), &data);
+    ok(ret == WSAVERNOTSUPPORTED, "version 0.2: got %d\n", ret);
+    if (!ret) WSACleanup();
+}
+
 /* Wine's wsock32 imports ws2_32: under the override it must run on this DLL, and work. */
 static void test_wsock32(void)
 {
@@ -400,6 +518,8 @@ START_TEST(dropin)
     subtest("eventselect", test_eventselect);
     subtest("overlapped", test_overlapped);
     subtest("acceptex", test_acceptex);
+    subtest("fionbio", test_fionbio);
+    subtest("startup_version", test_startup_version);
     subtest("wsock32", test_wsock32);
     subtest("missing", test_missing);
 }
