@@ -410,6 +410,68 @@ static void test_startup_version(void)
     if (!ret) WSACleanup();
 }
 
+static int CALLBACK defer_condition(WSABUF *caller, WSABUF *caller_data, QOS *qos, QOS *gqos,
+                                    WSABUF *callee, WSABUF *callee_data, GROUP *g, DWORD_PTR data)
+{
+    return CF_DEFER;
+}
+
+/* An AcceptEx posted after a CF_DEFER takes the deferred connection before any later one. */
+static void test_acceptex_defer(void)
+{
+    LPFN_ACCEPTEX pAcceptEx;
+    OVERLAPPED ov = { 0 };
+    SOCKET l, a, b, c1, c2;
+    char buf[2 * (sizeof(SOCKADDR_STORAGE) + 16)], byte;
+    DWORD bytes;
+
+    if (is_ours() && !winetest_platform_is_wine())
+    {
+        skip("not reachable here: Windows has no request that hands a deferred connection back to "
+             "its queue, so the front holds it and an AcceptEx takes the next one\n");
+        return;
+    }
+    startup();
+    l = tcp_listener(AF_INET, "127.0.0.1", 5);
+    pAcceptEx = extension(l, (GUID)WSAID_ACCEPTEX);
+    ok(pAcceptEx != NULL, "no AcceptEx through WSAIoctl: %d\n", WSAGetLastError());
+    if (!pAcceptEx) goto done;
+    c1 = tcp_connect(l);
+    ok(wait_pending(l, 2000), "the first connection is not pending\n");
+    WSASetLastError(0xdeadbeef);
+    ok(WSAAccept(l, NULL, NULL, defer_condition, 0) == INVALID_SOCKET && WSAGetLastError() == WSATRY_AGAIN,
+       "CF_DEFER: error %d\n", WSAGetLastError());
+    a = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+    ok(!pAcceptEx(l, a, buf, 0, sizeof(SOCKADDR_STORAGE) + 16, sizeof(SOCKADDR_STORAGE) + 16, &bytes, &ov)
+       && WSAGetLastError() == ERROR_IO_PENDING, "AcceptEx did not pend: %d\n", WSAGetLastError());
+    send(c1, "1", 1, 0);
+    c2 = tcp_connect(l);
+    send(c2, "2", 1, 0);
+    ok(WaitForSingleObject(ov.hEvent, 5000) == WAIT_OBJECT_0, "AcceptEx did not complete\n");
+    setsockopt(a, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, (char *)&l, sizeof(l));
+    set_short_timeouts(a);
+    byte = 0;
+    ok(recv(a, &byte, 1, 0) == 1 && byte == '1', "AcceptEx took connection %#x, not the deferred one ('1')\n", byte);
+    b = accept(l, NULL, NULL);
+    ok(b != INVALID_SOCKET, "accept after AcceptEx: error %d\n", WSAGetLastError());
+    if (b != INVALID_SOCKET)
+    {
+        set_short_timeouts(b);
+        byte = 0;
+        ok(recv(b, &byte, 1, 0) == 1 && byte == '2', "accept took connection %#x, not the later one ('2')\n", byte);
+        closesocket(b);
+    }
+    CancelIo((HANDLE)l);
+    closesocket(a);
+    closesocket(c1);
+    closesocket(c2);
+    CloseHandle(ov.hEvent);
+done:
+    closesocket(l);
+    cleanup();
+}
+
 /* Wine's wsock32 imports ws2_32: under the override it must run on this DLL, and work. */
 static void test_wsock32(void)
 {
@@ -518,6 +580,7 @@ START_TEST(dropin)
     subtest("eventselect", test_eventselect);
     subtest("overlapped", test_overlapped);
     subtest("acceptex", test_acceptex);
+    subtest("acceptex_defer", test_acceptex_defer);
     subtest("fionbio", test_fionbio);
     subtest("startup_version", test_startup_version);
     subtest("wsock32", test_wsock32);

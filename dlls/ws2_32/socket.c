@@ -133,6 +133,13 @@ int WSAAPI WSAIoctl(SOCKET s, DWORD code, void *in, DWORD in_size, void *out, DW
     int error = front_entry();
 
     if (error) return fail_int(error);
+    if (code == SIO_GET_EXTENSION_FUNCTION_POINTER)
+    {
+        if (PLATFORM(WSAIoctl)(s, code, in, in_size, out, out_size, returned, overlapped, completion))
+            return SOCKET_ERROR;
+        acceptex_pointer(in, in_size, out, out_size);
+        return 0;
+    }
     if (code != (DWORD)FIONBIO)
         return PLATFORM(WSAIoctl)(s, code, in, in_size, out, out_size, returned, overlapped, completion);
     error = fionbio_ioctl(s, in, in_size, out, out_size, returned, overlapped, completion);
