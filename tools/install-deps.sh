@@ -2,7 +2,8 @@
 # Installs what building and testing need, from Debian's archive (run as root on Debian 12).
 set -e
 # gcc and libc6-dev build the Linux copy of tools/rebind; mingw-w64 does not bring them.
-packages="mingw-w64 meson ninja-build wine wine64 mtools python3 procps gcc libc6-dev"
+# dpkg-dev, xz-utils, libwine-dev and iproute2: tools/wine-suite.sh (Wine's own tests).
+packages="mingw-w64 meson ninja-build wine wine64 mtools python3 procps gcc libc6-dev dpkg-dev xz-utils libwine-dev iproute2"
 missing=""
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

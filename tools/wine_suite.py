@@ -24,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -40,17 +41,31 @@ SUMMARY_RE = re.compile(r"^(?:([0-9a-f]{4,8}):)?(\w+): (\d+) tests executed \(")
 # With +pid, "0104:0108:trace:loaddll:build_module Loaded L"C:\\...\\ws2_32.dll" at ...: builtin".
 LOADDLL_RE = re.compile(r"^([0-9a-f]{4,8}):[0-9a-f]{4,8}:trace:loaddll:\S+ Loaded L?\"(.*)\" at \S+: (\w+)")
 
+# The namespace's own address, and the names Wine's tests look up that must answer: with no
+# network they are given this address in the namespace's own /etc/hosts, so that the lookups
+# succeed (the same on both sides) and the units run to their end instead of crashing.
+NS_ADDRESS = "10.231.7.2"
+NS_NAMES = "test.winehq.org winehq.org source.winehq.org www.kernel.org xn--zckzah.winehq.org"
+# Part of the builtin cache's key: a change of how the units run makes earlier runs stale.
+RUN_SETUP_VERSION = "3"
+
 NETSETUP = """
 set -e
+if [ -f /etc/hosts ]; then mount --bind "$4/hosts" /etc/hosts; fi
+if [ -f /etc/resolv.conf ]; then mount --bind "$4/resolv.conf" /etc/resolv.conf; fi
 ip link set lo up
 ip link add wsuite0 type veth peer name wsuite1
-ip addr add 10.231.7.2/24 dev wsuite0
+ip addr add """ + NS_ADDRESS + """/24 dev wsuite0
 ip link set wsuite1 up
 ip link set wsuite0 up
 if [ -n "$(ip route show default)" ] || [ -n "$(ip -6 route show default)" ]; then
     echo "wine-suite: a default route in the test namespace" >&2; exit 99
 fi
 set +e
+python3 "$5" --serve-dns "$4/dns.ready" > "$4/dns.log" 2>&1 &
+dns=$!
+n=0
+while [ ! -e "$4/dns.ready" ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
 """
 
 
@@ -226,7 +241,7 @@ def build(src, arch, out):
             objs.append(obj)
             steps.append([cc, "-c"] + cflags + ["-o", obj, c])
         steps.append([cc, "-o", exe + ".tmp"] + objs +
-                     ["-L", out, "-lwinedebug", "-lucrt", "-lws2_32", "-liphlpapi",
+                     ["-Wl,--no-insert-timestamp", "-L", out, "-lwinedebug", "-lucrt", "-lws2_32", "-liphlpapi",
                       "-luser32", "-lntdll"])
         for step in steps:
             logf.write("$ " + " ".join(step) + "\n")
@@ -294,6 +309,11 @@ def run_unit(exe, unit, rundir, tmpl, dll, timeout):
     else:
         overrides = "ws2_32=b;winedbg.exe=d;mscoree,mshtml="
     env = wine_env(prefix, overrides)
+    with open(os.path.join(rundir, "resolv.conf"), "w") as f:
+        f.write("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+    with open(os.path.join(rundir, "hosts"), "w") as f:
+        f.write("127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n"
+                "%s %s %s\n" % (NS_ADDRESS, socket.gethostname(), NS_NAMES))
     script = NETSETUP + (
         'cd "$1"\n'
         'start=$(date +%s)\n'
@@ -302,9 +322,11 @@ def run_unit(exe, unit, rundir, tmpl, dll, timeout):
         'echo "$rc $(( $(date +%s) - start ))" > "$4/rc"\n'
         'wineserver -k 2>/dev/null\n'
         'wineserver -w 2>/dev/null\n'
+        'kill $dns 2>/dev/null\n'
         'exit 0\n')
-    r = subprocess.run(["unshare", "-n", "sh", "-c", script, "sh", testdir, str(timeout),
-                        unit, rundir], env=env, capture_output=True, text=True)
+    r = subprocess.run(["unshare", "-n", "-m", "sh", "-c", script, "sh", testdir, str(timeout),
+                        unit, rundir, os.path.abspath(__file__)], env=env, capture_output=True,
+                       text=True)
     if r.returncode != 0:
         with open(os.path.join(rundir, "setup.log"), "w") as f:
             f.write(r.stdout + r.stderr)
@@ -370,8 +392,39 @@ def parse_run(rundir, unit, testdir, dropin):
     return res
 
 
+def serve_dns(ready):
+    """A name server on the namespace's loopback: the names of NS_NAMES get NS_ADDRESS (IPv4
+    only), every other name does not exist.  Wine's tests also ask with AI_DNS_ONLY, which
+    /etc/hosts does not answer.  Runs until killed."""
+    names = set(NS_NAMES.split())
+    addr = bytes(int(x) for x in NS_ADDRESS.split("."))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 53))
+    open(ready, "w").close()
+    while True:
+        query, peer = sock.recvfrom(4096)
+        if len(query) < 12:
+            continue
+        pos, labels = 12, []
+        while pos < len(query) and query[pos]:
+            labels.append(query[pos + 1:pos + 1 + query[pos]].decode("ascii", "replace"))
+            pos += 1 + query[pos]
+        question = query[12:pos + 5]
+        qtype = int.from_bytes(query[pos + 1:pos + 3], "big")
+        name = ".".join(labels).lower()
+        known = name in names
+        flags = 0x8180 if known else 0x8183
+        answer = b""
+        if known and qtype == 1:
+            answer = b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + addr
+        header = query[:2] + flags.to_bytes(2, "big") + b"\x00\x01" + \
+            (1 if answer else 0).to_bytes(2, "big") + b"\x00\x00\x00\x00"
+        sock.sendto(header + question + answer, peer)
+
+
 def exe_hash(exe):
-    h = hashlib.sha256()
+    """The test binary's hash, and how the units are run."""
+    h = hashlib.sha256(RUN_SETUP_VERSION.encode())
     with open(exe, "rb") as f:
         h.update(f.read())
     return h.hexdigest()[:16]
@@ -581,6 +634,9 @@ def main():
     p.add_argument("--jobs", type=int, default=2, help="runs at once (2)")
     p.add_argument("--fresh", action="store_true", help="ignore the builtin's cached runs")
     p.add_argument("--report", metavar="PAGE", help="write the results page and stop")
+    if len(sys.argv) == 3 and sys.argv[1] == "--serve-dns":
+        serve_dns(sys.argv[2])
+        return 0
     args = p.parse_args()
     if args.report:
         return write_report(args)
