@@ -6,7 +6,8 @@
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 # gcc and libc6-dev build the Linux copy of tools/rebind; mingw-w64 does not bring them.
-packages="mingw-w64 meson ninja-build wine wine64 mtools python3 procps gcc libc6-dev iproute2"
+# dpkg-dev, xz-utils, libwine-dev and iproute2: tools/wine-suite.sh (Wine's own tests).
+packages="mingw-w64 meson ninja-build wine wine64 mtools python3 procps gcc libc6-dev dpkg-dev xz-utils libwine-dev iproute2"
 if sh "$top/tools/i386-runs.sh" >/dev/null; then
     packages="$packages wine32:i386"
     dpkg --print-foreign-architectures | grep -qx i386 || dpkg --add-architecture i386

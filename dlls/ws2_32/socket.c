@@ -91,18 +91,59 @@ int WSAAPI ioctlsocket(SOCKET s, LONG cmd, u_long *argp)
     return error ? fail_int(error) : 0;
 }
 
+/* FIONBIO through WSAIoctl is an ioctl like any other: the platform checks the rest of the
+ * arguments and completes an overlapped call (port, event, APC).  A listener's platform socket
+ * stays non-blocking, so for one the platform is asked for that and the front keeps the mode. */
+static int fionbio_ioctl(SOCKET s, void *in, DWORD in_size, void *out, DWORD out_size, DWORD *returned,
+                         WSAOVERLAPPED *overlapped, LPWSAOVERLAPPED_COMPLETION_ROUTINE completion)
+{
+    struct sockstate *st;
+    u_long nonblocking = 1;
+    BOOL on;
+    int error = 0;
+
+    if (in_size < sizeof(u_long) || !mem_readable(in, sizeof(u_long))) return WSAEFAULT;
+    on = *(u_long *)in != 0;
+    st = sockstate_get(s);
+    if (st && st->listening)
+    {
+        if (!on && st->app_mask) error = WSAEINVAL;
+        else if (PLATFORM(WSAIoctl)(s, FIONBIO, &nonblocking, sizeof(nonblocking), out, out_size,
+                                    returned, overlapped, completion))
+            error = platform_error(s);
+        else
+        {
+            AcquireSRWLockExclusive(&st->lock);
+            if (!on && st->app_mask) error = WSAEINVAL;
+            else st->app_nonblocking = on;
+            ReleaseSRWLockExclusive(&st->lock);
+            if (on) SetEvent(st->ready);
+        }
+    }
+    else if (PLATFORM(WSAIoctl)(s, FIONBIO, in, in_size, out, out_size, returned, overlapped, completion))
+        error = platform_error(s);
+    else if (st || (on && (st = sockstate_get_or_create(s)))) st->app_nonblocking = on;
+    if (st) sockstate_release(st);
+    return error;
+}
+
 int WSAAPI WSAIoctl(SOCKET s, DWORD code, void *in, DWORD in_size, void *out, DWORD out_size,
                     DWORD *returned, WSAOVERLAPPED *overlapped, LPWSAOVERLAPPED_COMPLETION_ROUTINE completion)
 {
     int error = front_entry();
 
     if (error) return fail_int(error);
+    if (code == SIO_GET_EXTENSION_FUNCTION_POINTER)
+    {
+        if (PLATFORM(WSAIoctl)(s, code, in, in_size, out, out_size, returned, overlapped, completion))
+            return SOCKET_ERROR;
+        acceptex_pointer(in, in_size, out, out_size);
+        return 0;
+    }
     if (code != (DWORD)FIONBIO)
         return PLATFORM(WSAIoctl)(s, code, in, in_size, out, out_size, returned, overlapped, completion);
-    if (in_size < sizeof(u_long) || !mem_readable(in, sizeof(u_long))) return fail_int(WSAEFAULT);
-    if ((error = set_nonblocking(s, *(u_long *)in != 0))) return fail_int(error);
-    if (returned && mem_writable(returned, sizeof(*returned))) *returned = 0;
-    return 0;
+    error = fionbio_ioctl(s, in, in_size, out, out_size, returned, overlapped, completion);
+    return error ? fail_int(error) : 0;
 }
 
 /* F1: a TCP socket's option, to be set before listen. */

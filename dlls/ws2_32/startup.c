@@ -52,7 +52,8 @@ int WSAAPI WSAStartup(WORD version, WSADATA *data)
         return WSASYSNOTREADY;
     }
     if (blocking_call_in_progress()) return WSAEINPROGRESS;
-    if (!mem_writable(data, sizeof(*data))) return WSAEFAULT;
+    /* The version is judged before the pointer: one below 1.0 is refused whatever DATA is. */
+    if (!mem_writable(data, sizeof(*data))) return LOBYTE(version) ? WSAEFAULT : WSAVERNOTSUPPORTED;
     ret = PLATFORM(WSAStartup)(version, data);
     if (ret) return ret;
     InterlockedExchange(&negotiated_version, data->wVersion);

@@ -104,6 +104,7 @@ struct sockstate
     UINT app_msg;
     LONG app_mask;
     BOOL fd_accept_owed;        /* FD_ACCEPT for WSAEnumNetworkEvents, posted by the front */
+    volatile LONG platform_deferred;    /* a deferred connection was handed to Wine's server */
     volatile LONG options_version;  /* counts the application's setsockopt calls on it */
 };
 
@@ -127,6 +128,7 @@ int listener_init(struct sockstate *st);
 int set_nonblocking(SOCKET s, BOOL on);
 
 /* accept.c */
+void acceptex_pointer(const void *in, DWORD in_size, void *out, DWORD out_size);
 int listener_wait_register(struct sockstate *st);
 void listener_wait_unregister(struct sockstate *st);
 
