@@ -52,11 +52,6 @@ struct sockstate *sockstate_get_or_create(SOCKET s)
 
     if ((st = sockstate_get(s))) return st;
     if (!(fresh = mem_alloc(sizeof(*fresh)))) return NULL;
-    if (!(fresh->ready = CreateEventW(NULL, FALSE, FALSE, NULL)))
-    {
-        mem_free(fresh);
-        return NULL;
-    }
     fresh->s = s;
     fresh->refs = 2; /* the table's and the caller's */
     InitializeSRWLock(&fresh->lock);
@@ -70,11 +65,7 @@ struct sockstate *sockstate_get_or_create(SOCKET s)
         fresh = NULL;
     }
     ReleaseSRWLockExclusive(&b->lock);
-    if (fresh)
-    {
-        CloseHandle(fresh->ready);
-        mem_free(fresh);
-    }
+    mem_free(fresh);
     return st;
 }
 
@@ -101,7 +92,7 @@ struct sockstate *sockstate_remove(SOCKET s)
 void sockstate_release(struct sockstate *st)
 {
     if (InterlockedDecrement(&st->refs)) return;
-    CloseHandle(st->ready);
+    if (st->ready) CloseHandle(st->ready);
     mem_free(st);
 }
 
@@ -158,7 +149,7 @@ void sockstate_close(struct sockstate *st)
         list = conn;
     }
     ReleaseSRWLockExclusive(&st->lock);
-    SetEvent(st->ready);
+    if (st->ready) SetEvent(st->ready);
     while ((conn = list))
     {
         list = conn->next;

@@ -96,7 +96,7 @@ struct sockstate
     SOCKADDR_STORAGE local;     /* the listener's bound address, when it is not a wildcard */
     int local_len;
     struct held_conn *held;     /* taken from the platform, not yet given to the application */
-    HANDLE ready;               /* auto-reset: FD_ACCEPT while waiters exist, deferral, close */
+    HANDLE ready;               /* a listener's, auto-reset: FD_ACCEPT while waiters exist, deferral, close */
     LONG waiters;
     BOOL private_reg;           /* the front's FD_ACCEPT registration is on the platform socket */
     WSAEVENT app_event;         /* the application's WSAEventSelect registration */
