@@ -46,6 +46,9 @@ BOOL WINAPI DllMain(HINSTANCE instance, DWORD reason, void *reserved)
     case DLL_THREAD_DETACH:
         blocking_thread_detach();
         break;
+    case DLL_PROCESS_DETACH:
+        if (!reserved) mem_process_detach();
+        break;
     }
     return TRUE;
 }

@@ -28,10 +28,11 @@ extern void *ws2_platform_table[WS2_EXPORT_COUNT];
 BOOL platform_load(void);
 #define PLATFORM(fn) ((__typeof__(&fn))ws2_platform_table[WS2_##fn])
 
-/* memory.c: argument checks that never fault. */
+/* memory.c: argument checks that never fault, and cost no system call for a good pointer. */
 BOOL mem_writable(const void *ptr, SIZE_T size);
 BOOL mem_readable(const void *ptr, SIZE_T size);
 BOOL mem_executable(const void *ptr);
+void mem_process_detach(void);
 void *mem_alloc(SIZE_T size);
 void mem_free(void *ptr);
 
