@@ -96,11 +96,13 @@ void sockstate_release(struct sockstate *st)
     mem_free(st);
 }
 
+/* The queue of what is held: a select or WSAPoll waiting in the platform is told of a new one. */
 void held_push_front(struct sockstate *st, struct held_conn *conn)
 {
     if (!st->held) InterlockedIncrement(&ws2_listeners_holding);
     conn->next = st->held;
     st->held = conn;
+    wake_waiters();
 }
 
 void held_push_back(struct sockstate *st, struct held_conn *conn)
@@ -111,6 +113,7 @@ void held_push_back(struct sockstate *st, struct held_conn *conn)
     while (*tail) tail = &(*tail)->next;
     conn->next = NULL;
     *tail = conn;
+    wake_waiters();
 }
 
 struct held_conn *held_pop(struct sockstate *st)

@@ -59,6 +59,7 @@ __asm__(".text\n"
 
 static INIT_ONCE handler_once = INIT_ONCE_STATIC_INIT;
 static void *handler;
+static ULONG_PTR lowest, highest;  /* the application's addresses: others are the system's */
 
 /* Only a fault of the probes' own instructions is ours; every other exception goes on. */
 static LONG CALLBACK probe_fault(EXCEPTION_POINTERS *info)
@@ -80,7 +81,12 @@ static LONG CALLBACK probe_fault(EXCEPTION_POINTERS *info)
 
 static BOOL CALLBACK add_handler(INIT_ONCE *once, void *param, void **context)
 {
+    SYSTEM_INFO info;
+
     (void)once; (void)param; (void)context;
+    GetSystemInfo(&info);
+    lowest = (ULONG_PTR)info.lpMinimumApplicationAddress;
+    highest = (ULONG_PTR)info.lpMaximumApplicationAddress;
     handler = AddVectoredExceptionHandler(1, probe_fault);
     return TRUE;
 }
@@ -123,6 +129,8 @@ static BOOL mem_probe(const void *ptr, SIZE_T size, BOOL write)
     if (!ptr || last < p) return FALSE;
     InitOnceExecuteOnce(&handler_once, add_handler, NULL, NULL);
     if (!handler) return mem_has(ptr, size, write ? WRITABLE : READABLE);
+    /* Under Wine, the system's side may be mapped there (a 32-bit process's Linux stack). */
+    if (p < lowest || last > highest) return FALSE;
     for (;;)
     {
         if (!(write ? probe_write((const void *)p) : probe_read((const void *)p))) return FALSE;
