@@ -469,6 +469,83 @@ static void test_B4(void)
     cleanup();
 }
 
+/* B4 for select and WSAPoll: a closesocket of a watched listener from another thread ends the
+ * wait at once, with the listener reported (select: in the read set; WSAPoll: POLLNVAL), never
+ * an error because the close came between two of the front's looks.  The closes land at many
+ * points of the wait, around the moments a wait cut into slices would look again. */
+struct b4_select
+{
+    SOCKET l;
+    BOOL poll;
+    HANDLE started;
+    LARGE_INTEGER begun, ended;
+    int ret, error;
+    BOOL reported;
+};
+
+static DWORD WINAPI b4_select_thread(void *arg)
+{
+    struct b4_select *b = arg;
+    struct timeval tv = { 10, 0 };
+    WSAPOLLFD pfd = { b->l, POLLRDNORM, 0 };
+    fd_set rd;
+
+    FD_ZERO(&rd);
+    FD_SET(b->l, &rd);
+    SetEvent(b->started);
+    QueryPerformanceCounter(&b->begun);
+    b->ret = b->poll ? WSAPoll(&pfd, 1, 10000) : select(0, &rd, NULL, NULL, &tv);
+    QueryPerformanceCounter(&b->ended);
+    b->error = b->ret == SOCKET_ERROR ? WSAGetLastError() : 0;
+    b->reported = b->poll ? (pfd.revents & (POLLNVAL | POLLHUP | POLLRDNORM)) != 0 : FD_ISSET(b->l, &rd);
+    return 0;
+}
+
+static void test_B4_select(void)
+{
+    LARGE_INTEGER freq, now;
+    int round, errors = 0, unreported = 0, slow = 0, rounds = 24;
+    double worst_ms = 0;
+
+    startup();
+    QueryPerformanceFrequency(&freq);
+    for (round = 0; round < rounds + 2; round++)
+    {
+        struct b4_select b = { 0 };
+        HANDLE thread;
+        double close_at_ms, took_ms;
+
+        b.l = tcp_listener(AF_INET, "127.0.0.1", 4);
+        b.poll = round >= rounds;
+        b.started = CreateEventW(NULL, TRUE, FALSE, NULL);
+        thread = CreateThread(NULL, 0, b4_select_thread, &b, 0, NULL);
+        WaitForSingleObject(b.started, 2000);
+        /* Just past 200 ms, in steps of 80 us, busy-waiting for the moment. */
+        close_at_ms = 200.0 + round * 0.08;
+        Sleep(190);
+        do QueryPerformanceCounter(&now);
+        while (!b.begun.QuadPart || (now.QuadPart - b.begun.QuadPart) * 1000.0 / freq.QuadPart < close_at_ms);
+        closesocket(b.l);
+        QueryPerformanceCounter(&now);
+        ok(WaitForSingleObject(thread, 12000) == WAIT_OBJECT_0, "the wait did not end\n");
+        took_ms = (b.ended.QuadPart - now.QuadPart) * 1000.0 / freq.QuadPart;
+        if (took_ms > worst_ms) worst_ms = took_ms;
+        if (b.ret == SOCKET_ERROR) errors++;
+        else if (b.ret != 1 || !b.reported) unreported++;
+        if (took_ms > 500) slow++;
+        if (b.ret != 1 || !b.reported || took_ms > 500)
+            trace("%s, close at %.2f ms: ret %d, error %d, reported %d, ended %.1f ms after the close\n",
+                  b.poll ? "WSAPoll" : "select", close_at_ms, b.ret, b.error, b.reported, took_ms);
+        CloseHandle(thread);
+        CloseHandle(b.started);
+    }
+    ok(!errors, "%d of %d waits failed with an error when their listener was closed\n", errors, rounds + 2);
+    ok(!unreported, "%d of %d waits did not report the closed listener\n", unreported, rounds + 2);
+    ok(!slow, "%d of %d waits took more than 500 ms to end after the close (worst %.1f ms)\n", slow, rounds + 2,
+       worst_ms);
+    cleanup();
+}
+
 /* B5: WinSock 1.1's blocking hook. */
 static SOCKET b5_listener;
 static int b5_calls, b5_is_blocking, b5_inner_socket_error, b5_inner_getsockopt_error, b5_cancel_ret;
@@ -1885,6 +1962,7 @@ START_TEST(accept)
     subtest("B2", test_B2);
     subtest("B3", test_B3);
     subtest("B4", test_B4);
+    subtest("B4_select", test_B4_select);
     subtest("B5", test_B5);
     subtest("C1", test_C1);
     subtest("C2", test_C2);

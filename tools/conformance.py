@@ -19,6 +19,7 @@ RULES = {
     'B2': 'blocking listener waits',
     'B3': 'alertable wait: an APC runs, the wait goes on',
     'B4': 'closesocket from another thread: WSAEINTR, promptly',
+    'B4_select': 'B4 for select and WSAPoll: the close wakes the wait, the listener reported',
     'B5': 'WinSock 1.1 blocking hook, WSACancelBlockingCall, WSAIsBlocking',
     'C1': 'no condition function: like accept',
     'C2': 'called on the calling thread, no lock held, may re-enter',

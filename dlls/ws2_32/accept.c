@@ -143,8 +143,11 @@ static int platform_accept(struct sockstate *st, struct held_conn **out)
     if (error)
     {
         mem_free(conn);
-        return error == WSAEWOULDBLOCK ? error : map_accept_error(st, error);
+        if (error == WSAEWOULDBLOCK) return error;
+        st->accept_failed = TRUE;
+        return map_accept_error(st, error);
     }
+    st->accept_failed = FALSE;
     *out = conn;
     return 0;
 }
@@ -203,13 +206,24 @@ void listener_wait_unregister(struct sockstate *st)
     ReleaseSRWLockExclusive(&st->lock);
 }
 
+/* A lone waiter is woken by what it waits for.  Several threads waiting on one listener look
+ * again now and then: Wine 8 was seen to leave them all asleep with connections queued (the
+ * stress test's mixed run), in a way not yet understood; and after a platform accept failed,
+ * Wine may not signal FD_ACCEPT again until one succeeds. */
+static DWORD wait_timeout(struct sockstate *st)
+{
+    return st->accept_failed || st->waiters > 1 ? LOOK_AGAIN_MS : INFINITE;
+}
+
 /* The next connection of the queue, waiting for one if the application's socket blocks.
  * READY resets itself when a wait takes it, so a wake-up between look and wait is kept for
- * the wait.  The registration ends before the next look: a connection accepted then does not
- * inherit it, and one that came before it was made still signals it (FD_ACCEPT is level-like). */
+ * the wait.  The registration is made once per call, at its first wait, and lasts until it
+ * returns: making it anew on every wait would cost two requests each time, and under Wine it
+ * signals at once while an FD_ACCEPT the platform reported is not yet taken.  A connection
+ * accepted under it inherits it, and hand_out takes that off. */
 static int take_connection(struct sockstate *st, struct held_conn **out)
 {
-    BOOL waited = FALSE, closed;
+    BOOL waited = FALSE, registered = FALSE, closed;
     int error;
 
     for (;;)
@@ -234,15 +248,18 @@ static int take_connection(struct sockstate *st, struct held_conn **out)
         }
         error = platform_accept(st, out);
         if (error != WSAEWOULDBLOCK || st->app_nonblocking) break;
-        if ((error = listener_wait_register(st))) break;
-        error = blocking_wait(st->ready);
-        listener_wait_unregister(st);
+        if (!registered && (error = listener_wait_register(st))) break;
+        registered = TRUE;
+        error = blocking_wait(st->ready, wait_timeout(st));
         if (error) break;
         waited = TRUE;
     }
+    if (registered) listener_wait_unregister(st);
     if (error && st->closed) error = WSAEINTR;
-    /* A close or a switch to non-blocking wakes one waiter; it wakes the next. */
-    if (waited && (error == WSAEINTR || error == WSAEWOULDBLOCK)) SetEvent(st->ready);
+    /* A close or a switch to non-blocking wakes one waiter; it wakes the next.  One that got a
+     * connection wakes the next too: the wake-up it took may have stood for two (a deferral and
+     * FD_ACCEPT), and the platform signals FD_ACCEPT again only after an accept of its own. */
+    if (waited && (error == WSAEINTR || error == WSAEWOULDBLOCK || (!error && st->waiters))) SetEvent(st->ready);
     return error;
 }
 

@@ -52,11 +52,6 @@ struct sockstate *sockstate_get_or_create(SOCKET s)
 
     if ((st = sockstate_get(s))) return st;
     if (!(fresh = mem_alloc(sizeof(*fresh)))) return NULL;
-    if (!(fresh->ready = CreateEventW(NULL, FALSE, FALSE, NULL)))
-    {
-        mem_free(fresh);
-        return NULL;
-    }
     fresh->s = s;
     fresh->refs = 2; /* the table's and the caller's */
     InitializeSRWLock(&fresh->lock);
@@ -70,11 +65,7 @@ struct sockstate *sockstate_get_or_create(SOCKET s)
         fresh = NULL;
     }
     ReleaseSRWLockExclusive(&b->lock);
-    if (fresh)
-    {
-        CloseHandle(fresh->ready);
-        mem_free(fresh);
-    }
+    mem_free(fresh);
     return st;
 }
 
@@ -101,15 +92,17 @@ struct sockstate *sockstate_remove(SOCKET s)
 void sockstate_release(struct sockstate *st)
 {
     if (InterlockedDecrement(&st->refs)) return;
-    CloseHandle(st->ready);
+    if (st->ready) CloseHandle(st->ready);
     mem_free(st);
 }
 
+/* The queue of what is held: a select or WSAPoll waiting in the platform is told of a new one. */
 void held_push_front(struct sockstate *st, struct held_conn *conn)
 {
     if (!st->held) InterlockedIncrement(&ws2_listeners_holding);
     conn->next = st->held;
     st->held = conn;
+    wake_waiters();
 }
 
 void held_push_back(struct sockstate *st, struct held_conn *conn)
@@ -120,6 +113,7 @@ void held_push_back(struct sockstate *st, struct held_conn *conn)
     while (*tail) tail = &(*tail)->next;
     conn->next = NULL;
     *tail = conn;
+    wake_waiters();
 }
 
 struct held_conn *held_pop(struct sockstate *st)
@@ -158,7 +152,7 @@ void sockstate_close(struct sockstate *st)
         list = conn;
     }
     ReleaseSRWLockExclusive(&st->lock);
-    SetEvent(st->ready);
+    if (st->ready) SetEvent(st->ready);
     while ((conn = list))
     {
         list = conn->next;

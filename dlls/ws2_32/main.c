@@ -42,9 +42,14 @@ BOOL WINAPI DllMain(HINSTANCE instance, DWORD reason, void *reserved)
         ws2_module = instance;
         trace_init();
         blocking_process_attach();
+        wake_process_attach();
         break;
     case DLL_THREAD_DETACH:
         blocking_thread_detach();
+        wake_thread_detach();
+        break;
+    case DLL_PROCESS_DETACH:
+        if (!reserved) mem_process_detach();
         break;
     }
     return TRUE;

@@ -109,15 +109,92 @@ static int next_slice(LONGLONG wait_ms, ULONGLONG start, BOOL *last)
     return left > 0 ? (int)left : 0;
 }
 
-/* A wait longer than a slice that watches a listener of ours for connections. */
-static BOOL select_needs_slices(const fd_set *readfds, LONGLONG wait_ms)
+/* A wait that watches a listener of ours for connections. */
+static BOOL select_watches_listener(const fd_set *readfds, LONGLONG wait_ms)
 {
     u_int i;
 
-    if (wait_ms >= 0 && wait_ms <= LOOK_AGAIN_MS) return FALSE;
+    if (!wait_ms) return FALSE;
     for (i = 0; i < readfds->fd_count && i < FD_SETSIZE; i++)
         if (is_listener(readfds->fd_array[i])) return TRUE;
     return FALSE;
+}
+
+static BOOL set_holds(const fd_set *readfds)
+{
+    u_int i;
+
+    if (!ws2_listeners_holding) return FALSE;
+    for (i = 0; i < readfds->fd_count && i < FD_SETSIZE; i++)
+        if (holds_connection(readfds->fd_array[i])) return TRUE;
+    return FALSE;
+}
+
+/* What is left of a wait of WAIT_MS (-1: none) begun at START. */
+static LONGLONG time_left(LONGLONG wait_ms, ULONGLONG start)
+{
+    LONGLONG left = wait_ms - (LONGLONG)(GetTickCount64() - start);
+
+    if (wait_ms < 0) return -1;
+    return left > 0 ? left : 0;
+}
+
+/* A read set with room for the thread's waker besides what the application's holds. */
+struct watch_set
+{
+    u_int fd_count;
+    SOCKET fd_array[FD_SETSIZE + 1];
+};
+
+/* The platform waits, watching the thread's waker W (socket WS) too: a connection deferred by
+ * another thread wakes it, and the front looks again.  Nothing else ends the wait early. */
+static int select_woken(fd_set *readfds, fd_set *writefds, fd_set *exceptfds, LONGLONG wait_ms,
+                        struct waker *w, SOCKET ws)
+{
+    struct timeval no_wait = { 0, 0 };
+    ULONGLONG start = GetTickCount64();
+    fd_set given[3];
+    struct watch_set watch;
+    BOOL woken;
+    u_int i;
+    int ret;
+
+    copy_set(&given[0], readfds);
+    copy_set(&given[1], writefds);
+    copy_set(&given[2], exceptfds);
+    for (;;)
+    {
+        LONGLONG left = time_left(wait_ms, start);
+        struct timeval tv = { (long)(left / 1000), (long)(left % 1000) * 1000 };
+
+        if (set_holds(readfds))
+        {
+            wake_end(w, FALSE);
+            return select_once(readfds, writefds, exceptfds, &no_wait);
+        }
+        memcpy(&watch, readfds, FIELD_OFFSET(fd_set, fd_array[readfds->fd_count]));
+        watch.fd_array[watch.fd_count++] = ws;
+        ret = platform_select(0, (fd_set *)&watch, writefds, exceptfds, left < 0 ? NULL : &tv);
+        woken = ret > 0 && fd_in((fd_set *)&watch, ws);
+        wake_end(w, woken);
+        if (ret == SOCKET_ERROR) return ret;
+        readfds->fd_count = 0;
+        for (i = 0; i < watch.fd_count; i++)
+            if (watch.fd_array[i] != ws) readfds->fd_array[readfds->fd_count++] = watch.fd_array[i];
+        if (!woken || --ret || !left) return ret;
+
+        /* Only the waker: the sets as given, and look again. */
+        copy_set(readfds, &given[0]);
+        if (writefds) copy_set(writefds, &given[1]);
+        if (exceptfds) copy_set(exceptfds, &given[2]);
+        if ((ws = wake_begin(&w)) == INVALID_SOCKET)
+        {
+            left = time_left(wait_ms, start);
+            tv.tv_sec = (long)(left / 1000);
+            tv.tv_usec = (long)(left % 1000) * 1000;
+            return select_once(readfds, writefds, exceptfds, left < 0 ? NULL : &tv);
+        }
+    }
 }
 
 int WSAAPI select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds, WS2_SELECT_TIMEOUT timeout)
@@ -135,10 +212,19 @@ int WSAAPI select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds
         return fail_int(WSAEFAULT);
     if (!readfds || (wait_ms = timeval_ms(timeout)) == -2)
         return platform_select(nfds, readfds, writefds, exceptfds, timeout);
-    if (!select_needs_slices(readfds, wait_ms)) return select_once(readfds, writefds, exceptfds, timeout);
+    if (!select_watches_listener(readfds, wait_ms)) return select_once(readfds, writefds, exceptfds, timeout);
 
     /* A listener can come to hold a connection while the platform waits (another thread took
-     * it and deferred it): look again every LOOK_AGAIN_MS, from the sets as given. */
+     * it and deferred it): the thread's waker tells, when the set leaves it room. */
+    if (readfds->fd_count <= FD_SETSIZE && readfds != writefds && readfds != exceptfds)
+    {
+        struct waker *w;
+        SOCKET ws = wake_begin(&w);
+
+        if (ws != INVALID_SOCKET) return select_woken(readfds, writefds, exceptfds, wait_ms, w, ws);
+    }
+
+    /* Else look again every LOOK_AGAIN_MS, from the sets as given. */
     copy_set(&given[0], readfds);
     copy_set(&given[1], writefds);
     copy_set(&given[2], exceptfds);
@@ -175,14 +261,55 @@ static int poll_once(WSAPOLLFD *fds, ULONG count, INT timeout)
     return ret;
 }
 
-static BOOL poll_needs_slices(const WSAPOLLFD *fds, ULONG count, INT timeout)
+static BOOL poll_watches_listener(const WSAPOLLFD *fds, ULONG count, INT timeout)
 {
     ULONG i;
 
-    if (timeout >= 0 && timeout <= LOOK_AGAIN_MS) return FALSE;
+    if (!timeout) return FALSE;
     for (i = 0; i < count; i++)
         if ((fds[i].events & POLLRDNORM) && is_listener(fds[i].fd)) return TRUE;
     return FALSE;
+}
+
+static BOOL poll_holds(const WSAPOLLFD *fds, ULONG count)
+{
+    ULONG i;
+
+    if (!ws2_listeners_holding) return FALSE;
+    for (i = 0; i < count; i++)
+        if ((fds[i].events & POLLRDNORM) && holds_connection(fds[i].fd)) return TRUE;
+    return FALSE;
+}
+
+/* As select_woken: the platform watches the thread's waker too, in a copy of the array. */
+static int poll_woken(WSAPOLLFD *fds, ULONG count, INT timeout, WSAPOLLFD *watch, struct waker *w, SOCKET ws)
+{
+    ULONGLONG start = GetTickCount64();
+    BOOL woken;
+    ULONG i;
+    int ret;
+
+    for (;;)
+    {
+        LONGLONG left = time_left(timeout, start);
+
+        if (poll_holds(fds, count))
+        {
+            wake_end(w, FALSE);
+            return poll_once(fds, count, 0);
+        }
+        memcpy(watch, fds, count * sizeof(*fds));
+        watch[count].fd = ws;
+        watch[count].events = POLLRDNORM;
+        watch[count].revents = 0;
+        ret = PLATFORM(WSAPoll)(watch, count + 1, (INT)left);
+        woken = ret > 0 && watch[count].revents;
+        wake_end(w, woken);
+        if (ret == SOCKET_ERROR) return ret;
+        for (i = 0; i < count; i++) fds[i].revents = watch[i].revents;
+        if (!woken || --ret || !left) return ret;
+        if ((ws = wake_begin(&w)) == INVALID_SOCKET) return poll_once(fds, count, (INT)time_left(timeout, start));
+    }
 }
 
 int WSAAPI WSAPoll(WSAPOLLFD *fds, ULONG count, INT timeout)
@@ -195,10 +322,22 @@ int WSAAPI WSAPoll(WSAPOLLFD *fds, ULONG count, INT timeout)
     if (!count) return PLATFORM(WSAPoll)(fds, count, timeout);
     /* Wine reads and writes the array unchecked: a bad one must not crash. */
     if (count > MAX_ENTRIES || !mem_writable(fds, count * sizeof(*fds))) return fail_int(WSAEFAULT);
-    if (!poll_needs_slices(fds, count, timeout))
+    if (!poll_watches_listener(fds, count, timeout))
         return ws2_listeners_holding ? poll_once(fds, count, timeout) : PLATFORM(WSAPoll)(fds, count, timeout);
 
     /* As select: a listener of ours may come to hold a connection while the platform waits. */
+    if (count < MAX_ENTRIES)
+    {
+        WSAPOLLFD small[FD_SETSIZE + 1], *watch = small;
+        struct waker *w;
+        SOCKET ws;
+
+        if (count >= ARRAYSIZE(small)) watch = mem_alloc((count + 1) * sizeof(*watch));
+        if (watch && (ws = wake_begin(&w)) != INVALID_SOCKET) ret = poll_woken(fds, count, timeout, watch, w, ws);
+        else ret = -2;
+        if (watch && watch != small) mem_free(watch);
+        if (ret != -2) return ret;
+    }
     start = GetTickCount64();
     do ret = poll_once(fds, count, next_slice(timeout, start, &last));
     while (!ret && !last);

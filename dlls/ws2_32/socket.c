@@ -11,22 +11,36 @@ static BOOL is_wildcard(const SOCKADDR_STORAGE *addr)
 }
 
 /* Makes ST a listener: its family, its local address when concrete (C6 then costs nothing
- * per connection), and a platform socket that never blocks, so that every wait is ours.
+ * per connection), a platform socket that never blocks, so that every wait is ours, and the
+ * event those waits use, made here once (other sockets' state holds no kernel object).
  * Done on every listen, so a state left by a handle closed behind our back is made right. */
 int listener_init(struct sockstate *st)
 {
     SOCKADDR_STORAGE local;
     int len = sizeof(local);
     u_long on = 1;
+    HANDLE ready = NULL;
 
-    if (PLATFORM(getsockname)(st->s, (struct sockaddr *)&local, &len)) return GetLastError();
-    if (PLATFORM(ioctlsocket)(st->s, FIONBIO, &on)) return GetLastError();
+    if (!st->ready && !(ready = CreateEventW(NULL, FALSE, FALSE, NULL))) return WSAENOBUFS;
+    if (PLATFORM(getsockname)(st->s, (struct sockaddr *)&local, &len) ||
+        PLATFORM(ioctlsocket)(st->s, FIONBIO, &on))
+    {
+        int error = GetLastError();
+        if (ready) CloseHandle(ready);
+        return error;
+    }
     AcquireSRWLockExclusive(&st->lock);
+    if (!st->ready)
+    {
+        st->ready = ready;
+        ready = NULL;
+    }
     st->family = local.ss_family;
     st->local = local;
     st->local_len = is_wildcard(&local) ? 0 : len;
     st->listening = TRUE;
     ReleaseSRWLockExclusive(&st->lock);
+    if (ready) CloseHandle(ready);
     return 0;
 }
 

@@ -79,6 +79,7 @@ int WSAAPI WSACleanup(void)
     if (count == 1)
     {
         sockstate_close_all();
+        wake_cleanup();
         AcquireSRWLockExclusive(&cleanup_lock);
     }
     PLATFORM(WSACleanup)();

@@ -28,10 +28,11 @@ extern void *ws2_platform_table[WS2_EXPORT_COUNT];
 BOOL platform_load(void);
 #define PLATFORM(fn) ((__typeof__(&fn))ws2_platform_table[WS2_##fn])
 
-/* memory.c: argument checks that never fault. */
+/* memory.c: argument checks that never fault, and cost no system call for a good pointer. */
 BOOL mem_writable(const void *ptr, SIZE_T size);
 BOOL mem_readable(const void *ptr, SIZE_T size);
 BOOL mem_executable(const void *ptr);
+void mem_process_detach(void);
 void *mem_alloc(SIZE_T size);
 void mem_free(void *ptr);
 
@@ -41,15 +42,26 @@ BOOL ws2_winsock11(void);
 BOOL platform_calls_begin(void);
 void platform_calls_end(void);
 
-/* How long a wait trusts the platform alone: Wine does not re-arm FD_ACCEPT after an accept
- * that failed (a connection reset in the queue), and a platform select cannot see a connection
- * another thread deferred meanwhile, so waits look again this often. */
+/* How often a wait on a listener looks again when it cannot trust to be woken: a select or
+ * WSAPoll whose thread has no waker (the platform cannot see a connection another thread
+ * deferred meanwhile), and an accept after a platform accept failed (Wine re-arms FD_ACCEPT on
+ * an accept that succeeded only, so it may not signal the next connection). */
 #define LOOK_AGAIN_MS 200
+
+/* wake.c: wakes a thread's platform select or WSAPoll when a listener comes to hold a
+ * connection. */
+struct waker;
+void wake_process_attach(void);
+void wake_thread_detach(void);
+SOCKET wake_begin(struct waker **w);
+void wake_end(struct waker *w, BOOL readable);
+void wake_waiters(void);
+void wake_cleanup(void);
 
 /* blocking.c: the WinSock 1.1 blocking-call model and the front's waits. */
 extern volatile LONG ws2_blocking_threads;
 BOOL blocking_call_in_progress(void);
-int blocking_wait(HANDLE event);
+int blocking_wait(HANDLE event, DWORD timeout);
 void blocking_thread_detach(void);
 void blocking_process_attach(void);
 
@@ -96,7 +108,7 @@ struct sockstate
     SOCKADDR_STORAGE local;     /* the listener's bound address, when it is not a wildcard */
     int local_len;
     struct held_conn *held;     /* taken from the platform, not yet given to the application */
-    HANDLE ready;               /* auto-reset: FD_ACCEPT while waiters exist, deferral, close */
+    HANDLE ready;               /* a listener's, auto-reset: FD_ACCEPT while waiters exist, deferral, close */
     LONG waiters;
     BOOL private_reg;           /* the front's FD_ACCEPT registration is on the platform socket */
     WSAEVENT app_event;         /* the application's WSAEventSelect registration */
@@ -106,6 +118,7 @@ struct sockstate
     BOOL fd_accept_owed;        /* FD_ACCEPT for WSAEnumNetworkEvents, posted by the front */
     volatile LONG platform_deferred;    /* a deferred connection was handed to Wine's server */
     volatile LONG options_version;  /* counts the application's setsockopt calls on it */
+    BOOL accept_failed;         /* the last platform accept failed: FD_ACCEPT may not come */
 };
 
 extern volatile LONG ws2_listeners_holding;
