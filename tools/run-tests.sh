@@ -56,11 +56,15 @@ leg wine-setup check wine-setup bash tests/setup/check_setup.sh out
 leg rebind check rebind bash tests/rebind/check_rebind.sh out
 
 leg x64 sh tools/run-suite.sh x64 build64 build32/dlls/ws2_32/ws2_32.dll
+leg wine-suite-x64 sh tools/wine-suite.sh --arch x64 --dll build64/dlls/ws2_32/ws2_32.dll --work build64/wine-suite
 if reason=$(sh tools/i386-runs.sh); then
     leg x86 sh tools/run-suite.sh x86 build32 build64/dlls/ws2_32/ws2_32.dll
+    leg wine-suite-x86 sh tools/wine-suite.sh --arch x86 --dll build32/dlls/ws2_32/ws2_32.dll --work build64/wine-suite
 else
     echo "x86 runs skipped: $reason"
 fi
+# Debian 13: its mingw-w64 12 builds, its Wine 10 runs the suite and Wine 10's own tests.
+leg debian13 sh tools/debian13.sh test
 
 wine=$(wine --version | sed 's/^wine-//; s/ .*//')
 python3 tools/conformance.py "Wine $wine x64=build64/results/x64" "Wine $wine x86=build32/results/x86" \
