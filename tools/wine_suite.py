@@ -223,7 +223,8 @@ def build(src, arch, out):
         f.write("    { 0, 0 }\n};\n")
     # The debug helpers the harness uses live in Wine's ntdll; mingw's import library has none.
     with open(os.path.join(out, "winedebug.def"), "w") as f:
-        f.write("LIBRARY ntdll.dll\nEXPORTS\n__wine_dbg_strdup\n")
+        f.write("LIBRARY ntdll.dll\nEXPORTS\n__wine_dbg_strdup\n__wine_dbg_output\n"
+                "__wine_dbg_header\n__wine_dbg_get_channel_flags\n")
     log = os.path.join(out, "build.log")
     winc = wine_include()
     cflags = ["-O2", "-g0", "-w", "-nostdinc",
