@@ -12,8 +12,8 @@ tools/wine-suite.sh is the entry point; see docs/wine-suite.md.  Per architectur
      +loaddll tells which ws2_32 each run bound;
   4. a unit passes when no check location fails on the drop-in that did not fail in one of
      the builtin runs, and the drop-in's run neither crashed nor timed out.
-The builtin's runs are kept in WORK/cache, keyed by Wine version, unit and the test binary's
-hash, and reused while they match.
+The builtin's runs are kept in WORK/cache, keyed by Wine version, architecture, the tests'
+sources and the compiler, and reused while they match.
 """
 
 import argparse
@@ -223,7 +223,8 @@ def build(src, arch, out):
         f.write("    { 0, 0 }\n};\n")
     # The debug helpers the harness uses live in Wine's ntdll; mingw's import library has none.
     with open(os.path.join(out, "winedebug.def"), "w") as f:
-        f.write("LIBRARY ntdll.dll\nEXPORTS\n__wine_dbg_strdup\n")
+        f.write("LIBRARY ntdll.dll\nEXPORTS\n__wine_dbg_strdup\n__wine_dbg_output\n"
+                "__wine_dbg_header\n__wine_dbg_get_channel_flags\n")
     log = os.path.join(out, "build.log")
     winc = wine_include()
     cflags = ["-O2", "-g0", "-w", "-nostdinc",
@@ -266,7 +267,7 @@ def wine_env(prefix, overrides):
 def make_template(work, version):
     """A prefix made once per Wine version, copied for each run; no display driver."""
     tmpl = os.path.join(work, "prefix-%s" % version)
-    if os.path.exists(os.path.join(tmpl, ".ready")):
+    if all(os.path.exists(os.path.join(tmpl, f)) for f in (".ready", "system.reg", "user.reg")):
         return tmpl
     shutil.rmtree(tmpl, ignore_errors=True)
     env = wine_env(tmpl, "mscoree,mshtml=;winedbg.exe=d")
@@ -284,7 +285,10 @@ def make_template(work, version):
 
 def fresh_prefix(tmpl, prefix):
     """A copy of the template: files linked, the registry (which Wine rewrites) copied."""
+    tmpl = os.path.realpath(tmpl)
     subprocess.run(["cp", "-al", tmpl, prefix], check=True)
+    if os.path.islink(prefix) or not os.path.isdir(prefix):
+        die("%s is not a copy of the template" % prefix)
     for name in os.listdir(prefix):
         path = os.path.join(prefix, name)
         if name.endswith(".reg") or name == ".update-timestamp":
@@ -422,11 +426,14 @@ def serve_dns(ready):
         sock.sendto(header + question + answer, peer)
 
 
-def exe_hash(exe):
-    """The test binary's hash, and how the units are run."""
-    h = hashlib.sha256(RUN_SETUP_VERSION.encode())
-    with open(exe, "rb") as f:
-        h.update(f.read())
+def inputs_hash(src, arch):
+    """What the builtin's results depend on: the tests' sources, the compiler, how units run."""
+    h = hashlib.sha256(("%s %s " % (RUN_SETUP_VERSION, arch)).encode())
+    h.update(run([TRIPLETS[arch] + "-gcc", "--version"]).stdout.encode())
+    for path in [os.path.join(src, "dlls", "ws2_32", "tests", u + ".c") for u in UNITS] + \
+            [os.path.join(src, "include", "wine", h_) for h_ in ("test.h", "afd.h")]:
+        with open(path, "rb") as f:
+            h.update(f.read())
     return h.hexdigest()[:16]
 
 
@@ -451,7 +458,7 @@ def suite(args):
     src = fetch_source(work, pkg, version)
     tmpl = make_template(work, version)
     exe = build(src, args.arch, os.path.join(work, "build-%s-%s" % (version, args.arch)))
-    key = "%s-%s-%s" % (version, args.arch, exe_hash(exe))
+    key = "%s-%s-%s" % (version, args.arch, inputs_hash(src, args.arch))
     say("wine-suite: Wine %s, %s, test binary %s, DLL %s" % (version, args.arch, exe, dll))
     units = args.units or list(UNITS)
 

@@ -112,12 +112,18 @@ static int fionbio_ioctl(SOCKET s, void *in, DWORD in_size, void *out, DWORD out
                          WSAOVERLAPPED *overlapped, LPWSAOVERLAPPED_COMPLETION_ROUTINE completion)
 {
     struct sockstate *st;
-    u_long nonblocking = 1;
+    u_long nonblocking = 1, value;
     BOOL on;
     int error = 0;
 
+    /* What the platform would write through or call later is checked here: a bad pointer is
+     * WSAEFAULT, not a fault inside the platform. */
     if (in_size < sizeof(u_long) || !mem_readable(in, sizeof(u_long))) return WSAEFAULT;
+    if (returned && !mem_writable(returned, sizeof(*returned))) return WSAEFAULT;
+    if (overlapped && !mem_writable(overlapped, sizeof(*overlapped))) return WSAEFAULT;
+    if (completion && !mem_executable((void *)completion)) return WSAEFAULT;
     on = *(u_long *)in != 0;
+    value = on;
     st = sockstate_get(s);
     if (st && st->listening)
     {
@@ -134,7 +140,7 @@ static int fionbio_ioctl(SOCKET s, void *in, DWORD in_size, void *out, DWORD out
             if (on) SetEvent(st->ready);
         }
     }
-    else if (PLATFORM(WSAIoctl)(s, FIONBIO, in, in_size, out, out_size, returned, overlapped, completion))
+    else if (PLATFORM(WSAIoctl)(s, FIONBIO, &value, sizeof(value), out, out_size, returned, overlapped, completion))
         error = platform_error(s);
     else if (st || (on && (st = sockstate_get_or_create(s)))) st->app_nonblocking = on;
     if (st) sockstate_release(st);
