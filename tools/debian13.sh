@@ -8,6 +8,7 @@
 #                               line is "N passed, N failed[, N skipped]"
 #   tools/debian13.sh shell     a shell in the chroot, the project at /src (loopback only)
 #   tools/debian13.sh run CMD   CMD in the chroot, from /src (loopback only)
+# PLATFORM_LEG=0 leaves out the comparison runs against Wine's own ws2_32 (tools/run-suite.sh).
 # Runs as root.  The chroot lives in $WS2_DEBIAN13_ROOT (default /var/cache/ws2_32/debian13).
 # WS2_DEBIAN_SUITE=sid does setup and build (only) for Debian unstable instead, in
 # /var/cache/ws2_32/debian-sid, into build-sid-64 and build-sid-32: its newest mingw-w64 and gcc.
@@ -128,6 +129,7 @@ inside() {
     set -- chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" XDG_RUNTIME_DIR=/tmp/runtime-root \
         PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         WS2_D13_PACKAGES="$packages" WS2_DEBIAN13_MIRROR="$mirror" WS2_DEBIAN_SUITE="$suite" \
+        PLATFORM_LEG="${PLATFORM_LEG:-1}" \
         sh /src/tools/debian13.sh __chroot "$what" "$@"
     case $what in
     shell | run) "$@" ;;
