@@ -2,25 +2,46 @@
 # Debian 13 (trixie) leg: builds the project with Debian 13's mingw-w64 12 and runs the suite
 # under its Wine 10, x64 and x86, in a chroot made here once and kept between runs.
 #   tools/debian13.sh setup     make the chroot (debootstrap) or bring its packages up to date
-#   tools/debian13.sh build     setup, then build build-d13-64 and build-d13-32 (any warning fails)
+#   tools/debian13.sh build     setup, then build build-d13-64 and build-d13-32 (any warning
+#                               fails); the last line is "1 passed, 0 failed" or "0 passed, 1 failed"
 #   tools/debian13.sh test      build, then the checks and the suite for x64 and x86; the last
 #                               line is "N passed, N failed[, N skipped]"
 #   tools/debian13.sh shell     a shell in the chroot, the project at /src (loopback only)
 #   tools/debian13.sh run CMD   CMD in the chroot, from /src (loopback only)
+# PLATFORM_LEG=0 leaves out the comparison runs against Wine's own ws2_32 (tools/run-suite.sh).
 # Runs as root.  The chroot lives in $WS2_DEBIAN13_ROOT (default /var/cache/ws2_32/debian13).
+# WS2_DEBIAN_SUITE=sid does setup and build (only) for Debian unstable instead, in
+# /var/cache/ws2_32/debian-sid, into build-sid-64 and build-sid-32: its newest mingw-w64 and gcc.
 # Every mount (/proc, /sys, /dev, the project at /src) is made in a mount namespace of the
 # run's own: it is gone when the run ends, however it ends, and the host never sees it.  The
 # build and the tests also run in a network namespace of their own with loopback only.
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 self="$top/tools/debian13.sh"
-root=${WS2_DEBIAN13_ROOT:-/var/cache/ws2_32/debian13}
 mirror=${WS2_DEBIAN13_MIRROR:-http://deb.debian.org/debian}
+suite=${WS2_DEBIAN_SUITE:-trixie}
 # What the build and the suite need (gcc and libc6-dev: the Linux tools/rebind; iproute2: the
 # loopback; dpkg-dev: apt-get source, for Wine's own tests).  A change here is installed on
 # the next run.
-packages="mingw-w64 meson ninja-build wine wine64 wine32:i386 python3 procps gcc libc6-dev
-iproute2 mtools dpkg-dev"
+case $suite in
+trixie)
+    tag=d13
+    root=${WS2_DEBIAN13_ROOT:-/var/cache/ws2_32/debian13}
+    suites="trixie trixie-updates"
+    packages="mingw-w64 meson ninja-build wine wine64 wine32:i386 python3 procps gcc libc6-dev
+        iproute2 mtools dpkg-dev"
+    ;;
+sid)
+    tag=sid
+    root=${WS2_DEBIAN13_ROOT:-/var/cache/ws2_32/debian-sid}
+    suites=sid
+    packages="mingw-w64 meson ninja-build python3 gcc libc6-dev"
+    ;;
+*)
+    echo "WS2_DEBIAN_SUITE: trixie or sid, not $suite" >&2
+    exit 2
+    ;;
+esac
 packages=$(echo $packages)
 
 log() {
@@ -32,7 +53,7 @@ unmounted() {
     ! findmnt -rn -o TARGET | grep -q "^$1\(/\|$\)"
 }
 
-# Once: a minimal trixie in $root.  A half-made one from an interrupted run is removed first,
+# Once: a minimal Debian in $root.  A half-made one from an interrupted run is removed first,
 # after checking that nothing is mounted in it.
 make_root() {
     [ -f "$root/.ws2-base" ] && return 0
@@ -42,9 +63,9 @@ make_root() {
     fi
     command -v debootstrap >/dev/null ||
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap
-    log "debootstrap trixie into $root"
+    log "debootstrap $suite into $root"
     mkdir -p "$(dirname "$root")"
-    debootstrap --variant=minbase trixie "$root.new" "$mirror" >"$(dirname "$root")/debootstrap.log" 2>&1 ||
+    debootstrap --variant=minbase "$suite" "$root.new" "$mirror" >"$(dirname "$root")/debootstrap.log" 2>&1 ||
         { tail -n 20 "$(dirname "$root")/debootstrap.log" >&2; exit 1; }
     touch "$root.new/.ws2-base"
     if [ -e "$root" ]; then
@@ -107,7 +128,8 @@ inside() {
     mkdir -p -m 700 "$root/tmp/runtime-root"
     set -- chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" XDG_RUNTIME_DIR=/tmp/runtime-root \
         PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-        WS2_D13_PACKAGES="$packages" WS2_DEBIAN13_MIRROR="$mirror" \
+        WS2_D13_PACKAGES="$packages" WS2_DEBIAN13_MIRROR="$mirror" WS2_DEBIAN_SUITE="$suite" \
+        PLATFORM_LEG="${PLATFORM_LEG:-1}" \
         sh /src/tools/debian13.sh __chroot "$what" "$@"
     case $what in
     shell | run) "$@" ;;
@@ -130,10 +152,13 @@ chroot_setup() {
     cat >/etc/apt/sources.list.d/debian.sources <<EOF
 Types: deb deb-src
 URIs: $mirror
-Suites: trixie trixie-updates
+Suites: $suites
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
+    # sid's Release is valid for a week only: a mirror that is a snapshot serves it expired.
+    [ "$WS2_DEBIAN_SUITE" != sid ] ||
+        echo 'Acquire::Check-Valid-Until "false";' >/etc/apt/apt.conf.d/99ws2-snapshot-mirror
     dpkg --add-architecture i386
     apt-get update -q
     apt-get install -y -q --no-install-recommends $WS2_D13_PACKAGES
@@ -148,7 +173,7 @@ chroot_build() {
     cd /src
     tools="$(x86_64-w64-mingw32-gcc --version | head -n 1); $(i686-w64-mingw32-gcc --version | head -n 1); $(meson --version)"
     for arch in 64 32; do
-        dir=build-d13-$arch
+        dir=build-$tag-$arch
         if [ "$(cat "$dir/.ws2-toolchain" 2>/dev/null)" != "$tools" ]; then
             rm -rf "$dir"
         fi
@@ -170,7 +195,7 @@ chroot_build() {
             exit 1
         fi
         echo "debian13: $dir built, no warnings: $(dpkg-query -W -f='${Package} ${Version}, ' \
-            gcc-mingw-w64-base binutils-mingw-w64-x86-64 mingw-w64-common meson)"
+            gcc-mingw-w64-base binutils-mingw-w64-x86-64 mingw-w64-common meson | sed 's/, $//')"
     done
 }
 
@@ -259,8 +284,18 @@ cmd=${1:-test}
 [ $# -eq 0 ] || shift
 case $cmd in
 setup) setup ;;
-build) setup; enter build ;;
+build)
+    # As a leg: both arches built without a warning is one pass.
+    setup
+    if enter build; then
+        echo "1 passed, 0 failed"
+    else
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+    ;;
 test)
+    [ "$suite" = trixie ] || { echo "WS2_DEBIAN_SUITE=$suite: setup and build only" >&2; exit 2; }
     setup
     if ! enter build; then
         echo "0 passed, 1 failed"
