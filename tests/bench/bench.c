@@ -932,14 +932,236 @@ static void report(FILE *csv, int rounds)
     }
 }
 
+/* ------------------------------------------------------------------------------------ */
+/* The event-loop server (--serve): what a busy server under Wine does with each DLL.  A
+ * non-blocking listener and non-blocking accepted sockets in one select or WSAPoll loop; each
+ * connection sends a request, gets a response and is closed (no keep-alive).  Ours listens on
+ * PORT, the platform on PORT + 1, each in a thread of its own, so that clients from the Linux
+ * side (tools/bench-serve.sh) can measure both in alternating pairs. */
+
+#define SERVE_MAX 1000
+#define RESPONSE "HTTP/1.0 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+
+struct serve_set
+{
+    u_int fd_count;
+    SOCKET fd_array[SERVE_MAX + 1];
+};
+
+struct server_thread
+{
+    const struct side *side;
+    u_short port;
+    BOOL poll;
+    int idle;               /* 0, or the idle wait to sit in: 'a'ccept, 's'elect, 'p'oll */
+    LONG served, limit;     /* limit: stop after this many connections (0: never) */
+    ULONGLONG deadline;
+};
+
+struct serve_conn
+{
+    SOCKET s;
+    int got;
+    char buf[512];
+};
+
+/* A request ends with an empty line; a client that ends early is closed. */
+static BOOL serve_read(const struct ws2_api *api, struct serve_conn *c)
+{
+    int n = api->p_recv(c->s, c->buf + c->got, sizeof(c->buf) - 1 - c->got, 0);
+
+    if (n == SOCKET_ERROR) return api->p_WSAGetLastError() == WSAEWOULDBLOCK;
+    if (n == 0) return FALSE;
+    c->got += n;
+    c->buf[c->got] = 0;
+    if (!strstr(c->buf, "\r\n\r\n") && c->got < (int)sizeof(c->buf) - 1) return TRUE;
+    api->p_send(c->s, RESPONSE, sizeof(RESPONSE) - 1, 0);
+    return FALSE;
+}
+
+static SOCKET serve_listener(const struct ws2_api *api, u_short port)
+{
+    SOCKADDR_IN addr;
+    u_long on = 1;
+    BOOL reuse = TRUE;
+    SOCKET s = api->p_socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+
+    if (s == INVALID_SOCKET) return s;
+    memset(&addr, 0, sizeof(addr));
+    addr.sin_family = AF_INET;
+    addr.sin_port = (u_short)((port >> 8) | (port << 8));
+    set_loopback(&addr);
+    api->p_setsockopt(s, SOL_SOCKET, SO_REUSEADDR, (char *)&reuse, sizeof(reuse));
+    if (api->p_bind(s, (struct sockaddr *)&addr, sizeof(addr)) || api->p_listen(s, SOMAXCONN) ||
+        api->p_ioctlsocket(s, FIONBIO, &on))
+    {
+        fprintf(stderr, "bench: cannot listen on 127.0.0.1:%u: %d\n", port, api->p_WSAGetLastError());
+        api->p_closesocket(s);
+        return INVALID_SOCKET;
+    }
+    return s;
+}
+
+/* Takes every connection the listener has; each becomes non-blocking. */
+static void serve_accept(struct server_thread *t, SOCKET l, struct serve_conn *conns, int *count)
+{
+    const struct ws2_api *api = &t->side->api;
+    u_long on = 1;
+    SOCKET a;
+
+    while (*count < SERVE_MAX && (a = api->p_accept(l, NULL, NULL)) != INVALID_SOCKET)
+    {
+        api->p_ioctlsocket(a, FIONBIO, &on);
+        conns[*count].s = a;
+        conns[*count].got = 0;
+        (*count)++;
+    }
+}
+
+static void serve_close(struct server_thread *t, struct serve_conn *conns, int *count, int i)
+{
+    t->side->api.p_closesocket(conns[i].s);
+    conns[i] = conns[--*count];
+    InterlockedIncrement(&t->served);
+}
+
+static void serve_loop(struct server_thread *t, SOCKET l)
+{
+    const struct ws2_api *api = &t->side->api;
+    static WSAPOLLFD fds[2][SERVE_MAX + 1];
+    WSAPOLLFD *pfd = fds[t->side == &sides[PLATFORM]];
+    struct serve_conn *conns = calloc(SERVE_MAX, sizeof(*conns));
+    struct serve_set *rd = malloc(sizeof(*rd));
+    int count = 0, i, ret;
+
+    while (GetTickCount64() < t->deadline && (!t->limit || t->served < t->limit))
+    {
+        BOOL listener_ready;
+
+        if (t->poll)
+        {
+            pfd[0].fd = l;
+            pfd[0].events = POLLRDNORM;
+            for (i = 0; i < count; i++)
+            {
+                pfd[i + 1].fd = conns[i].s;
+                pfd[i + 1].events = POLLRDNORM;
+            }
+            ret = api->p_WSAPoll(pfd, count + 1, 1000);
+            listener_ready = ret > 0 && pfd[0].revents;
+        }
+        else
+        {
+            struct timeval tv = { 1, 0 };
+            rd->fd_count = 0;
+            rd->fd_array[rd->fd_count++] = l;
+            for (i = 0; i < count; i++) rd->fd_array[rd->fd_count++] = conns[i].s;
+            ret = api->p_select(0, (fd_set *)rd, NULL, NULL, &tv);
+            listener_ready = ret > 0 && api->p___WSAFDIsSet(l, (fd_set *)rd);
+        }
+        if (ret == SOCKET_ERROR)
+        {
+            fprintf(stderr, "bench: %s: %s failed: %d\n", t->side->name, t->poll ? "WSAPoll" : "select",
+                    api->p_WSAGetLastError());
+            break;
+        }
+        if (ret <= 0) continue;
+        /* The connections first, from the end, since a closed one takes the last one's place. */
+        for (i = count - 1; i >= 0; i--)
+        {
+            BOOL ready = t->poll ? pfd[i + 1].revents != 0 : api->p___WSAFDIsSet(conns[i].s, (fd_set *)rd);
+            if (ready && !serve_read(api, &conns[i])) serve_close(t, conns, &count, i);
+        }
+        if (listener_ready) serve_accept(t, l, conns, &count);
+    }
+    while (count) serve_close(t, conns, &count, count - 1);
+    free(conns);
+    free(rd);
+}
+
+/* Sits in one wait until the deadline: what an idle server costs the machine. */
+static void idle_loop(struct server_thread *t, SOCKET l)
+{
+    const struct ws2_api *api = &t->side->api;
+    u_long off = 0;
+
+    if (t->idle == 'a') api->p_ioctlsocket(l, FIONBIO, &off);
+    while (GetTickCount64() < t->deadline)
+    {
+        if (t->idle == 'a')
+        {
+            SOCKET a = api->p_accept(l, NULL, NULL);
+            if (a == INVALID_SOCKET) break;
+            api->p_closesocket(a);
+        }
+        else if (t->idle == 'p')
+        {
+            WSAPOLLFD pfd = { l, POLLRDNORM, 0 };
+            api->p_WSAPoll(&pfd, 1, 1000);
+        }
+        else
+        {
+            struct timeval tv = { 1, 0 };
+            fd_set rd;
+            rd.fd_count = 1;
+            rd.fd_array[0] = l;
+            api->p_select(0, &rd, NULL, NULL, &tv);
+        }
+    }
+}
+
+static DWORD WINAPI server_thread(void *arg)
+{
+    struct server_thread *t = arg;
+    SOCKET l = serve_listener(&t->side->api, t->port);
+
+    if (l == INVALID_SOCKET) return 1;
+    /* The thread id, as Wine's +server trace shows it: the script counts its requests. */
+    printf("%s: listening on 127.0.0.1:%u (%s), thread %04lx\n", t->side->name, t->port,
+           t->idle ? "idle" : t->poll ? "WSAPoll loop" : "select loop", GetCurrentThreadId());
+    if (t->idle) idle_loop(t, l);
+    else serve_loop(t, l);
+    t->side->api.p_closesocket(l);
+    return 0;
+}
+
+/* --serve PORT: both servers (or --only one) until --seconds pass or each served --limit. */
+static int serve(u_short port, BOOL poll, int idle, int only, int seconds, int limit)
+{
+    struct server_thread t[2];
+    HANDLE threads[2];
+    int s, n = 0;
+
+    for (s = 0; s < 2; s++)
+    {
+        if (only >= 0 && s != only) continue;
+        memset(&t[s], 0, sizeof(t[s]));
+        t[s].side = &sides[s];
+        t[s].port = port + s;
+        t[s].poll = poll;
+        t[s].idle = idle;
+        t[s].limit = limit;
+        t[s].deadline = GetTickCount64() + seconds * 1000ull;
+        threads[n++] = CreateThread(NULL, 0, server_thread, &t[s], 0, NULL);
+    }
+    WaitForMultipleObjects(n, threads, TRUE, INFINITE);
+    for (s = 0; s < 2; s++)
+        if (only < 0 || s == only) printf("%s: served %ld connections\n", sides[s].name, t[s].served);
+    return 0;
+}
+
 static void usage(void)
 {
     printf("usage: bench.exe [OURS_DLL] [--csv FILE] [--rounds N] [--conns N] [--long]\n"
+           "       bench.exe [OURS_DLL] --serve PORT [--loop select|poll|idle-accept|idle-select|idle-poll]\n"
+           "                 [--only ours|platform] [--seconds N] [--limit N]\n"
            "  OURS_DLL    our ws2_32.dll (default: WS2_BENCH_DLL, else the one beside bench.exe)\n"
            "  --csv FILE  also write metric,unit,ours,platform,ratio\n"
            "  --rounds N  rounds per side, %d or more (default 7)\n"
            "  --conns N   connections per accept pass (default 300)\n"
-           "  --long      %d connections in the memory part instead of %d\n",
+           "  --long      %d connections in the memory part instead of %d\n"
+           "  --serve     event-loop servers, ours on PORT, the platform on PORT+1, for\n"
+           "              clients from outside (tools/bench-serve.sh); --limit: connections each\n",
            5, MEMORY_CONNS_LONG, MEMORY_CONNS);
 }
 
@@ -947,6 +1169,7 @@ int main(int argc, char **argv)
 {
     const char *dll = NULL, *csv_name = NULL;
     int rounds = 7, conns = 300, memory_conns = MEMORY_CONNS, round, s, i, b;
+    int serve_port = 0, serve_poll = 0, serve_idle = 0, serve_only = -1, serve_seconds = 60, serve_limit = 0;
     ULONGLONG run_deadline;
     FILE *csv = NULL;
     LONGLONG start;
@@ -957,6 +1180,17 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--conns") && i + 1 < argc) conns = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--long")) memory_conns = MEMORY_CONNS_LONG;
+        else if (!strcmp(argv[i], "--serve") && i + 1 < argc) serve_port = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) serve_seconds = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--limit") && i + 1 < argc) serve_limit = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+            serve_only = !strcmp(argv[++i], "ours") ? OURS : PLATFORM;
+        else if (!strcmp(argv[i], "--loop") && i + 1 < argc)
+        {
+            const char *loop = argv[++i];
+            serve_poll = !strcmp(loop, "poll");
+            if (!strncmp(loop, "idle-", 5)) serve_idle = loop[5];
+        }
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
         {
             usage();
@@ -985,6 +1219,7 @@ int main(int argc, char **argv)
                 sides[OURS].api.path);
         return 1;
     }
+    if (serve_port) return serve(serve_port, serve_poll, serve_idle, serve_only, serve_seconds, serve_limit);
     if (csv_name && !(csv = fopen(csv_name, "w")))
     {
         fprintf(stderr, "bench: cannot write %s\n", csv_name);
