@@ -21,7 +21,7 @@ self="$top/tools/debian13.sh"
 mirror=${WS2_DEBIAN13_MIRROR:-http://deb.debian.org/debian}
 suite=${WS2_DEBIAN_SUITE:-trixie}
 # What the build and the suite need (gcc and libc6-dev: the Linux tools/rebind; iproute2: the
-# loopback; dpkg-dev: apt-get source, for Wine's own tests).  A change here is installed on
+# loopback; dpkg-dev, xz-utils, libwine-dev: Wine's own tests, fetched with apt-get source).  A change here is installed on
 # the next run.
 case $suite in
 trixie)
@@ -29,7 +29,7 @@ trixie)
     root=${WS2_DEBIAN13_ROOT:-/var/cache/ws2_32/debian13}
     suites="trixie trixie-updates"
     packages="mingw-w64 meson ninja-build wine wine64 wine32:i386 python3 procps gcc libc6-dev
-        iproute2 mtools dpkg-dev"
+        iproute2 mtools dpkg-dev xz-utils libwine-dev"
     ;;
 sid)
     tag=sid
@@ -242,6 +242,15 @@ chroot_test() {
         >build-d13-32/suite.log 2>&1 || true
     grep -v '^PASS ' build-d13-32/suite.log || true
     count_leg build-d13-32/suite.log
+    # Wine 10's own ws2_32 tests, from its source package, builtin against the drop-in.
+    for arch in x64 x86; do
+        dir=build-d13-64
+        [ "$arch" = x64 ] || dir=build-d13-32
+        sh tools/wine-suite.sh --arch "$arch" --dll "$dir/dlls/ws2_32/ws2_32.dll" --work build-d13-64/wine-suite \
+            >"build-d13-64/wine-suite-$arch.log" 2>&1 || true
+        grep -v '^wine-suite: ' "build-d13-64/wine-suite-$arch.log" || true
+        count_leg "build-d13-64/wine-suite-$arch.log"
+    done
     [ "$skipped" -ne 0 ] || skipped=
     echo "${passed} passed, ${failed} failed${skipped:+, $skipped skipped}"
     [ "$failed" -eq 0 ]
