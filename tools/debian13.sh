@@ -21,8 +21,8 @@ self="$top/tools/debian13.sh"
 mirror=${WS2_DEBIAN13_MIRROR:-http://deb.debian.org/debian}
 suite=${WS2_DEBIAN_SUITE:-trixie}
 # What the build and the suite need (gcc and libc6-dev: the Linux tools/rebind; iproute2: the
-# loopback; dpkg-dev, xz-utils, libwine-dev: Wine's own tests, fetched with apt-get source).  A change here is installed on
-# the next run.
+# loopback; dpkg-dev, xz-utils, libwine-dev: Wine's own tests, fetched with apt-get source).
+# A change here is installed on the next run.
 case $suite in
 trixie)
     tag=d13
