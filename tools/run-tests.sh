@@ -50,8 +50,8 @@ check() {
     fi
 }
 
-leg runner-selftest check runner-selftest meson test -C build64 --no-rebuild runner-selftest
-leg image check image meson test -C build64 --no-rebuild image
+leg runner-selftest check runner-selftest meson test -C build64 --no-rebuild --print-errorlogs runner-selftest
+leg image check image meson test -C build64 --no-rebuild --print-errorlogs image
 leg wine-setup check wine-setup bash tests/setup/check_setup.sh out
 leg rebind check rebind bash tests/rebind/check_rebind.sh out
 
