@@ -34,6 +34,7 @@ find_files() {
     probe="$build/tests/rebind/rebind_probe.exe"
     probe_delay="$build/tests/rebind/rebind_probe_delay.exe"
     probe32="$build32/tests/rebind/rebind_probe.exe"
+    dll32="$build32/dlls/ws2_32/ws2_32.dll"
     for f in "$dll" "$rebind" "$rebind_exe" "$probe" "$probe_delay"; do
         [ -f "$f" ] || { echo "$f is missing: build first (tools/build.sh --no-demo)" >&2; exit 2; }
     done
@@ -225,7 +226,8 @@ check_delay() {
     cp "$tmp/delay.exe" "$tmp/delay-in.exe"
 }
 
-# The PE32 path: rebound and compared, not run (this Wine runs 64-bit programs only).
+# The PE32 path: rebound and compared, and run with our x86 DLL where this kernel runs 32-bit
+# programs (the prefix is then WoW64).
 check_pe32() {
     echo "== rebind_probe.exe, x86 (PE32)"
     if [ ! -f "$probe32" ]; then
@@ -237,6 +239,14 @@ check_pe32() {
        grep -q 'put our x86/ws2_32.dll beside it' <<<"$msg"; then
         pass "PE32 rebound"
         check_rewrite "PE32" "$probe32" "$tmp/rebound32.exe" "$(name_offset)" ws2_3x.dll
+        if reason=$(sh "$top/tools/i386-runs.sh"); then
+            mkdir -p "$tmp/app32"
+            cp "$tmp/rebound32.exe" "$tmp/app32/rebind_probe.exe"
+            cp "$dll32" "$tmp/app32/ws2_3x.dll"
+            check_probe "x86, rebound" "$tmp/app32" rebind_probe.exe "$(winepath -w "$tmp/app32/ws2_3x.dll")"
+        else
+            echo "  not run: $reason"
+        fi
     else
         fail "rebinding the x86 probe: exit $rc: $msg"
     fi
