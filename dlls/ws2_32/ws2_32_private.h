@@ -44,8 +44,7 @@ void platform_calls_end(void);
 
 /* How often a wait on a listener looks again when it cannot trust to be woken: a select or
  * WSAPoll whose thread has no waker (the platform cannot see a connection another thread
- * deferred meanwhile), and an accept after a platform accept failed (Wine re-arms FD_ACCEPT on
- * an accept that succeeded only, so it may not signal the next connection). */
+ * deferred meanwhile), and a blocked accept (see wait_timeout in accept.c). */
 #define LOOK_AGAIN_MS 200
 
 /* wake.c: wakes a thread's platform select or WSAPoll when a listener comes to hold a
@@ -118,7 +117,6 @@ struct sockstate
     BOOL fd_accept_owed;        /* FD_ACCEPT for WSAEnumNetworkEvents, posted by the front */
     volatile LONG platform_deferred;    /* a deferred connection was handed to Wine's server */
     volatile LONG options_version;  /* counts the application's setsockopt calls on it */
-    BOOL accept_failed;         /* the last platform accept failed: FD_ACCEPT may not come */
 };
 
 extern volatile LONG ws2_listeners_holding;
