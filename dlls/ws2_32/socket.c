@@ -73,22 +73,46 @@ int WSAAPI closesocket(SOCKET s)
     return ret;
 }
 
-/* A listener's platform socket stays non-blocking: only the application's view changes. */
-int set_nonblocking(SOCKET s, BOOL on)
+/* What a WSAIoctl(FIONBIO) passes besides the mode; ioctlsocket passes none of it. */
+struct fionbio_args
+{
+    void *out;
+    DWORD out_size;
+    DWORD *returned;
+    WSAOVERLAPPED *overlapped;
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE completion;
+};
+
+/* The platform's FIONBIO through the call the application made: WSAIoctl's checks the rest of
+ * its arguments and completes an overlapped call (port, event, APC). */
+static int platform_fionbio(SOCKET s, u_long value, const struct fionbio_args *args)
+{
+    if (!args) return PLATFORM(ioctlsocket)(s, FIONBIO, &value);
+    return PLATFORM(WSAIoctl)(s, FIONBIO, &value, sizeof(value), args->out, args->out_size,
+                              args->returned, args->overlapped, args->completion);
+}
+
+/* A listener's platform socket stays non-blocking: only the application's view changes (a
+ * WSAIoctl still goes to the platform, to complete as any ioctl does). */
+static int set_nonblocking(SOCKET s, BOOL on, const struct fionbio_args *args)
 {
     struct sockstate *st = sockstate_get(s);
-    u_long arg = on;
     int error = 0;
 
     if (st && st->listening)
     {
-        AcquireSRWLockExclusive(&st->lock);
         if (!on && st->app_mask) error = WSAEINVAL;
-        else st->app_nonblocking = on;
-        ReleaseSRWLockExclusive(&st->lock);
-        if (on) SetEvent(st->ready);
+        else if (args && platform_fionbio(s, 1, args)) error = platform_error(s);
+        else
+        {
+            AcquireSRWLockExclusive(&st->lock);
+            if (!on && st->app_mask) error = WSAEINVAL;
+            else st->app_nonblocking = on;
+            ReleaseSRWLockExclusive(&st->lock);
+            if (on) SetEvent(st->ready);
+        }
     }
-    else if (PLATFORM(ioctlsocket)(s, FIONBIO, &arg)) error = platform_error(s);
+    else if (platform_fionbio(s, on, args)) error = platform_error(s);
     else if (st || (on && (st = sockstate_get_or_create(s)))) st->app_nonblocking = on;
     if (st) sockstate_release(st);
     return error;
@@ -101,55 +125,25 @@ int WSAAPI ioctlsocket(SOCKET s, LONG cmd, u_long *argp)
     if (error) return fail_int(error);
     if (cmd != (LONG)FIONBIO) return PLATFORM(ioctlsocket)(s, cmd, argp);
     if (!mem_readable(argp, sizeof(*argp))) return fail_int(WSAEFAULT);
-    error = set_nonblocking(s, *argp != 0);
+    error = set_nonblocking(s, *argp != 0, NULL);
     return error ? fail_int(error) : 0;
 }
 
-/* FIONBIO through WSAIoctl is an ioctl like any other: the platform checks the rest of the
- * arguments and completes an overlapped call (port, event, APC).  A listener's platform socket
- * stays non-blocking, so for one the platform is asked for that and the front keeps the mode. */
-static int fionbio_ioctl(SOCKET s, void *in, DWORD in_size, void *out, DWORD out_size, DWORD *returned,
-                         WSAOVERLAPPED *overlapped, LPWSAOVERLAPPED_COMPLETION_ROUTINE completion)
+/* What the platform would write through or call later is checked here: a bad pointer is
+ * WSAEFAULT, not a fault inside the platform. */
+static int fionbio_ioctl(SOCKET s, void *in, DWORD in_size, const struct fionbio_args *args)
 {
-    struct sockstate *st;
-    u_long nonblocking = 1, value;
-    BOOL on;
-    int error = 0;
-
-    /* What the platform would write through or call later is checked here: a bad pointer is
-     * WSAEFAULT, not a fault inside the platform. */
     if (in_size < sizeof(u_long) || !mem_readable(in, sizeof(u_long))) return WSAEFAULT;
-    if (returned && !mem_writable(returned, sizeof(*returned))) return WSAEFAULT;
-    if (overlapped && !mem_writable(overlapped, sizeof(*overlapped))) return WSAEFAULT;
-    if (completion && !mem_executable((void *)completion)) return WSAEFAULT;
-    on = *(u_long *)in != 0;
-    value = on;
-    st = sockstate_get(s);
-    if (st && st->listening)
-    {
-        if (!on && st->app_mask) error = WSAEINVAL;
-        else if (PLATFORM(WSAIoctl)(s, FIONBIO, &nonblocking, sizeof(nonblocking), out, out_size,
-                                    returned, overlapped, completion))
-            error = platform_error(s);
-        else
-        {
-            AcquireSRWLockExclusive(&st->lock);
-            if (!on && st->app_mask) error = WSAEINVAL;
-            else st->app_nonblocking = on;
-            ReleaseSRWLockExclusive(&st->lock);
-            if (on) SetEvent(st->ready);
-        }
-    }
-    else if (PLATFORM(WSAIoctl)(s, FIONBIO, &value, sizeof(value), out, out_size, returned, overlapped, completion))
-        error = platform_error(s);
-    else if (st || (on && (st = sockstate_get_or_create(s)))) st->app_nonblocking = on;
-    if (st) sockstate_release(st);
-    return error;
+    if (args->returned && !mem_writable(args->returned, sizeof(*args->returned))) return WSAEFAULT;
+    if (args->overlapped && !mem_writable(args->overlapped, sizeof(*args->overlapped))) return WSAEFAULT;
+    if (args->completion && !mem_executable((void *)args->completion)) return WSAEFAULT;
+    return set_nonblocking(s, *(u_long *)in != 0, args);
 }
 
 int WSAAPI WSAIoctl(SOCKET s, DWORD code, void *in, DWORD in_size, void *out, DWORD out_size,
                     DWORD *returned, WSAOVERLAPPED *overlapped, LPWSAOVERLAPPED_COMPLETION_ROUTINE completion)
 {
+    struct fionbio_args args = { out, out_size, returned, overlapped, completion };
     int error = front_entry();
 
     if (error) return fail_int(error);
@@ -162,7 +156,7 @@ int WSAAPI WSAIoctl(SOCKET s, DWORD code, void *in, DWORD in_size, void *out, DW
     }
     if (code != (DWORD)FIONBIO)
         return PLATFORM(WSAIoctl)(s, code, in, in_size, out, out_size, returned, overlapped, completion);
-    error = fionbio_ioctl(s, in, in_size, out, out_size, returned, overlapped, completion);
+    error = fionbio_ioctl(s, in, in_size, &args);
     return error ? fail_int(error) : 0;
 }
 

@@ -136,7 +136,6 @@ int platform_error(SOCKET s);
 
 /* socket.c */
 int listener_init(struct sockstate *st);
-int set_nonblocking(SOCKET s, BOOL on);
 
 /* accept.c */
 void acceptex_pointer(const void *in, DWORD in_size, void *out, DWORD out_size);
