@@ -246,7 +246,7 @@ chroot_test() {
     for arch in x64 x86; do
         dir=build-d13-64
         [ "$arch" = x64 ] || dir=build-d13-32
-        sh tools/wine-suite.sh --arch "$arch" --dll "$dir/dlls/ws2_32/ws2_32.dll" --work build-d13-64/wine-suite \
+        sh tools/wine-suite.sh --arch "$arch" --dll "$dir/dlls/ws2_32/ws2_32.dll" --work build64/wine-suite \
             >"build-d13-64/wine-suite-$arch.log" 2>&1 || true
         grep -v '^wine-suite: ' "build-d13-64/wine-suite-$arch.log" || true
         count_leg "build-d13-64/wine-suite-$arch.log"

@@ -3,7 +3,8 @@
 # tools' own checks, and the conformance suite under Wine for each architecture this kernel
 # runs (this DLL as a drop-in counts; Wine's own ws2_32 is run beside it for comparison).
 # Each leg ends with "N passed, N failed[, N skipped]"; the last line here is their sum.
-#   tools/run-tests.sh [--update-docs]    --update-docs also rewrites docs/conformance.md
+#   tools/run-tests.sh [--update-docs]    --update-docs also rewrites docs/conformance.md and
+#                                         docs/wine-suite.md
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -72,7 +73,9 @@ python3 tools/conformance.py "Wine $wine x64=build64/results/x64" "Wine $wine x8
     > build64/conformance.md
 if [ "$1" = "--update-docs" ]; then
     cp build64/conformance.md docs/conformance.md
-    echo "docs/conformance.md updated"
+    # Wine's own tests: every Wine and architecture run here left its results in one place.
+    sh tools/wine-suite.sh --report docs/wine-suite.md --work build64/wine-suite
+    echo "docs/conformance.md and docs/wine-suite.md updated"
 fi
 
 echo "=== legs"
