@@ -206,22 +206,15 @@ void listener_wait_unregister(struct sockstate *st)
     ReleaseSRWLockExclusive(&st->lock);
 }
 
-/* A blocked accept still looks again every LOOK_AGAIN_MS.  Under Wine 8 its FD_ACCEPT
- * registration was seen to miss connections: several waiters in the stress test's mixed run,
- * and a lone waiter after deferrals in the benchmark, slept with connections queued.  The
- * cause is not yet understood; until it is, a missed signal costs a wait of at most this. */
-static DWORD wait_timeout(struct sockstate *st)
-{
-    (void)st;
-    return LOOK_AGAIN_MS;
-}
-
 /* The next connection of the queue, waiting for one if the application's socket blocks.
  * READY resets itself when a wait takes it, so a wake-up between look and wait is kept for
  * the wait.  The registration is made once per call, at its first wait, and lasts until it
  * returns: making it anew on every wait would cost two requests each time, and under Wine it
  * signals at once while an FD_ACCEPT the platform reported is not yet taken.  A connection
- * accepted under it inherits it, and hand_out takes that off. */
+ * accepted under it inherits it, and hand_out takes that off.
+ * The wait still ends every LOOK_AGAIN_MS: under Wine 8 the registration was seen to miss
+ * connections (several waiters in the stress test's mixed run, a lone waiter after deferrals
+ * in the benchmark slept with connections queued), for a cause not yet found. */
 static int take_connection(struct sockstate *st, struct held_conn **out, BOOL want_peer)
 {
     BOOL waited = FALSE, registered = FALSE, closed;
@@ -251,7 +244,7 @@ static int take_connection(struct sockstate *st, struct held_conn **out, BOOL wa
         if (error != WSAEWOULDBLOCK || st->app_nonblocking) break;
         if (!registered && (error = listener_wait_register(st))) break;
         registered = TRUE;
-        error = blocking_wait(st->ready, wait_timeout(st));
+        error = blocking_wait(st->ready);
         if (error) break;
         waited = TRUE;
     }
@@ -279,7 +272,7 @@ static void silence(struct held_conn *conn)
 }
 
 /* D3, D4, I2: back at the head of the queue, and any waiter woken to take it. */
-static int hold(struct sockstate *st, struct held_conn *conn)
+int hold_connection(struct sockstate *st, struct held_conn *conn)
 {
     if (!conn->deferred) silence(conn);
     conn->deferred = TRUE;
@@ -294,86 +287,6 @@ static int hold(struct sockstate *st, struct held_conn *conn)
     ReleaseSRWLockExclusive(&st->lock);
     SetEvent(st->ready);
     return 0;
-}
-
-/* Wine's server keeps one deferred connection per listener, set by a private ioctl on the
- * listener that names the accepted socket's handle; the listener's next accept of any kind,
- * AcceptEx included, takes it first.  Windows has no such request: there the front holds. */
-#define WINE_AFD_DEFER CTL_CODE(FILE_DEVICE_NETWORK, 217, METHOD_BUFFERED, FILE_ANY_ACCESS)
-
-typedef struct { union { LONG Status; void *Pointer; }; ULONG_PTR Information; } ioctl_status;
-typedef LONG (WINAPI *ioctl_func)(HANDLE, HANDLE, void *, void *, ioctl_status *, ULONG,
-                                  void *, ULONG, void *, ULONG);
-
-static ioctl_func wine_ioctl;
-static LPFN_ACCEPTEX platform_acceptex;
-static INIT_ONCE wine_once = INIT_ONCE_STATIC_INIT;
-
-static BOOL CALLBACK find_wine(INIT_ONCE *once, void *param, void **context)
-{
-    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
-
-    if (ntdll && GetProcAddress(ntdll, "wine_get_version"))
-        wine_ioctl = (ioctl_func)(void *)GetProcAddress(ntdll, "NtDeviceIoControlFile");
-    return TRUE;
-}
-
-/* The deferred connection at the head of the queue goes to the server's deferral, so that an
- * AcceptEx posted now takes it before any later connection.  The server keeps one only: a
- * second is not handed over until an accept of the front's has emptied the first. */
-static void defer_to_platform(struct sockstate *st)
-{
-    struct held_conn *conn = NULL;
-    ioctl_status io;
-    ULONG handle;
-    LONG status = -1;
-
-    AcquireSRWLockExclusive(&st->lock);
-    if (!st->closed && st->held && st->held->deferred && !st->platform_deferred)
-    {
-        conn = held_pop(st);
-        st->platform_deferred = TRUE;
-    }
-    ReleaseSRWLockExclusive(&st->lock);
-    if (!conn) return;
-    if (platform_calls_begin())
-    {
-        handle = (ULONG)conn->s;
-        status = wine_ioctl((HANDLE)st->s, NULL, NULL, NULL, &io, WINE_AFD_DEFER, &handle,
-                            sizeof(handle), NULL, 0);
-        /* The server holds its own reference: the front's handle can go. */
-        if (!status) held_close(conn, FALSE);
-        platform_calls_end();
-    }
-    if (!status) return;
-    InterlockedExchange(&st->platform_deferred, FALSE);
-    hold(st, conn);
-}
-
-static BOOL WINAPI front_acceptex(SOCKET listener, SOCKET accepted, void *buffer, DWORD recv_len,
-                                 DWORD local_len, DWORD remote_len, DWORD *received, OVERLAPPED *ov)
-{
-    struct sockstate *st = sockstate_get(listener);
-
-    if (st)
-    {
-        if (st->listening) defer_to_platform(st);
-        sockstate_release(st);
-    }
-    return platform_acceptex(listener, accepted, buffer, recv_len, local_len, remote_len, received, ov);
-}
-
-/* After the platform answered SIO_GET_EXTENSION_FUNCTION_POINTER: under Wine, AcceptEx is the
- * front's, which hands a deferred connection to the server first. */
-void acceptex_pointer(const void *in, DWORD in_size, void *out, DWORD out_size)
-{
-    static const GUID acceptex_guid = WSAID_ACCEPTEX;
-
-    InitOnceExecuteOnce(&wine_once, find_wine, NULL, NULL);
-    if (!wine_ioctl || in_size < sizeof(GUID) || out_size < sizeof(void *)) return;
-    if (memcmp(in, &acceptex_guid, sizeof(GUID))) return;
-    platform_acceptex = *(LPFN_ACCEPTEX *)out;
-    *(LPFN_ACCEPTEX *)out = front_acceptex;
 }
 
 static const struct { int level, name, size; } inherited_options[] =
@@ -475,7 +388,7 @@ static int hand_out(struct sockstate *st, struct held_conn *conn, struct sockadd
             if (PLATFORM(getpeername)(s, (struct sockaddr *)&conn->peer, &conn->peer_len)) conn->peer_len = 0;
             platform_calls_end();
         }
-        hold(st, conn);
+        hold_connection(st, conn);
         return error;
     }
     if (addr && addrlen)
@@ -502,7 +415,7 @@ static int decide(struct sockstate *st, struct held_conn *conn, LPCONDITIONPROC 
     if (!conn->local_len && (error = local_address(st, conn)))
     {
         /* The connection left the platform's queue: it goes back at the head of ours. */
-        hold(st, conn);
+        hold_connection(st, conn);
         return error;
     }
     peer = conn->peer;
@@ -519,7 +432,7 @@ static int decide(struct sockstate *st, struct held_conn *conn, LPCONDITIONPROC 
         held_close(conn, TRUE);
         return st->closed ? WSAENOTSOCK : WSAECONNREFUSED;
     }
-    if ((error = hold(st, conn))) return error;
+    if ((error = hold_connection(st, conn))) return error;
     return ret == CF_DEFER ? WSATRY_AGAIN : WSAEINVAL;
 }
 

@@ -75,15 +75,14 @@ static DWORD hook_turn(struct thread_state *ts, HANDLE event)
     return MsgWaitForMultipleObjectsEx(1, &event, 10, QS_ALLINPUT, MWMO_ALERTABLE | MWMO_INPUTAVAILABLE);
 }
 
-static int hooked_wait(struct thread_state *ts, HANDLE event, DWORD timeout)
+static int hooked_wait(struct thread_state *ts, HANDLE event)
 {
     DWORD start = GetTickCount();
     int error = 0;
 
     ts->in_call = TRUE;
     InterlockedIncrement(&ws2_blocking_threads);
-    while (!ts->cancelled && hook_turn(ts, event) != WAIT_OBJECT_0 &&
-           (timeout == INFINITE || GetTickCount() - start < timeout))
+    while (!ts->cancelled && hook_turn(ts, event) != WAIT_OBJECT_0 && GetTickCount() - start < LOOK_AGAIN_MS)
         ;
     if (ts->cancelled) error = WSAEINTR;
     ts->cancelled = FALSE;
@@ -92,14 +91,14 @@ static int hooked_wait(struct thread_state *ts, HANDLE event, DWORD timeout)
     return error;
 }
 
-/* Waits until EVENT is set, an APC ran or TIMEOUT passed (the caller then looks again and, if
- * nothing is there, waits again).  Under WinSock 1.1 the blocking hook runs meanwhile. */
-int blocking_wait(HANDLE event, DWORD timeout)
+/* Waits until EVENT is set, an APC ran or LOOK_AGAIN_MS passed (the caller then looks again
+ * and, if nothing is there, waits again).  Under WinSock 1.1 the blocking hook runs meanwhile. */
+int blocking_wait(HANDLE event)
 {
     struct thread_state *ts;
 
-    if (ws2_winsock11() && (ts = thread_state(TRUE))) return hooked_wait(ts, event, timeout);
-    if (WaitForSingleObjectEx(event, timeout, TRUE) == WAIT_FAILED) return WSAENETDOWN;
+    if (ws2_winsock11() && (ts = thread_state(TRUE))) return hooked_wait(ts, event);
+    if (WaitForSingleObjectEx(event, LOOK_AGAIN_MS, TRUE) == WAIT_FAILED) return WSAENETDOWN;
     return 0;
 }
 

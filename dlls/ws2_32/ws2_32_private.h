@@ -44,7 +44,7 @@ void platform_calls_end(void);
 
 /* How often a wait on a listener looks again when it cannot trust to be woken: a select or
  * WSAPoll whose thread has no waker (the platform cannot see a connection another thread
- * deferred meanwhile), and a blocked accept (see wait_timeout in accept.c). */
+ * deferred meanwhile), and a blocked accept (see take_connection in accept.c). */
 #define LOOK_AGAIN_MS 200
 
 /* wake.c: wakes a thread's platform select or WSAPoll when a listener comes to hold a
@@ -60,7 +60,7 @@ void wake_cleanup(void);
 /* blocking.c: the WinSock 1.1 blocking-call model and the front's waits. */
 extern volatile LONG ws2_blocking_threads;
 BOOL blocking_call_in_progress(void);
-int blocking_wait(HANDLE event, DWORD timeout);
+int blocking_wait(HANDLE event);
 void blocking_thread_detach(void);
 void blocking_process_attach(void);
 
@@ -138,9 +138,12 @@ int platform_error(SOCKET s);
 int listener_init(struct sockstate *st);
 
 /* accept.c */
-void acceptex_pointer(const void *in, DWORD in_size, void *out, DWORD out_size);
+int hold_connection(struct sockstate *st, struct held_conn *conn);
 int listener_wait_register(struct sockstate *st);
 void listener_wait_unregister(struct sockstate *st);
+
+/* acceptex.c */
+void acceptex_pointer(const void *in, DWORD in_size, void *out, DWORD out_size);
 
 static inline int fail_int(int err)
 {
