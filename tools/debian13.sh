@@ -6,6 +6,8 @@
 #                               fails); the last line is "1 passed, 0 failed" or "0 passed, 1 failed"
 #   tools/debian13.sh test      build, then the checks and the suite for x64 and x86; the last
 #                               line is "N passed, N failed[, N skipped]"
+#   tools/debian13.sh fetch     the chroot's Wine source for Wine's own tests (the one step of a
+#                               test run that uses the network)
 #   tools/debian13.sh shell     a shell in the chroot, the project at /src (loopback only)
 #   tools/debian13.sh run CMD   CMD in the chroot, from /src (loopback only)
 # PLATFORM_LEG=0 leaves out the comparison runs against Wine's own ws2_32 (tools/run-suite.sh).
@@ -80,7 +82,8 @@ make_root() {
 enter() {
     what=$1
     net=-n
-    [ "$what" = setup ] && net=
+    # setup and fetch use the network; everything else has loopback only.
+    case $what in setup | fetch) net= ;; esac
     # A shell keeps the terminal: in the foreground, and ^C ends what runs in it.
     case $what in
     shell | run) exec unshare -m -p -f $net --propagation private --kill-child=TERM -- sh "$self" __inside "$@" ;;
@@ -121,10 +124,12 @@ inside() {
     bind /dev /dev --rbind
     mount -t tmpfs tmpfs "$root/tmp"; mounted="$root/tmp $mounted"
     bind "$top" /src --bind
-    [ "$what" = setup ] || ip link set lo up
+    case $what in
+    setup | fetch) cp /etc/resolv.conf "$root/etc/resolv.conf" ;;
+    *) ip link set lo up ;;
+    esac
     # A minimal chroot has no /etc/hosts: without it "localhost" does not resolve.
     printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
-    [ "$what" != setup ] || cp /etc/resolv.conf "$root/etc/resolv.conf"
     mkdir -p -m 700 "$root/tmp/runtime-root"
     set -- chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" XDG_RUNTIME_DIR=/tmp/runtime-root \
         PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
@@ -263,6 +268,7 @@ chroot_main() {
     setup) chroot_setup ;;
     build) chroot_build ;;
     test) chroot_test ;;
+    fetch) cd /src && python3 tools/wine_suite.py --fetch-only --work build64/wine-suite ;;
     shell) cd /src && exec bash -i ;;
     run) cd /src && exec "$@" ;;
     *) echo "unknown: $what" >&2; exit 2 ;;
@@ -310,9 +316,12 @@ test)
         echo "0 passed, 1 failed"
         exit 1
     fi
+    # Wine 10's source for its own tests, while the network is there: the tests run without.
+    enter fetch || log "fetching Wine's source failed: the runs of Wine's own tests will fail"
     enter test
     ;;
+fetch) setup; enter fetch ;;
 shell) setup; enter shell ;;
 run) setup; enter run "$@" ;;
-*) echo "usage: $0 setup|build|test|shell|run CMD..." >&2; exit 2 ;;
+*) echo "usage: $0 setup|build|fetch|test|shell|run CMD..." >&2; exit 2 ;;
 esac

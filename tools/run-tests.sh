@@ -69,7 +69,8 @@ leg debian13 sh tools/debian13.sh test
 
 wine=$(wine --version | sed 's/^wine-//; s/ .*//')
 python3 tools/conformance.py "Wine $wine x64=build64/results/x64" "Wine $wine x86=build32/results/x86" \
-    "Debian 13's Wine x64=build-d13-64/results/wine10-x64" "Debian 13's Wine x86=build-d13-32/results/wine10-x86" \
+    "Wine 10.0 (Debian 13) x64=build-d13-64/results/wine10-x64" \
+    "Wine 10.0 (Debian 13) x86=build-d13-32/results/wine10-x86" \
     > build64/conformance.md
 if [ "$1" = "--update-docs" ]; then
     cp build64/conformance.md docs/conformance.md

@@ -663,12 +663,19 @@ def main():
     p.add_argument("--jobs", type=int, default=2, help="runs at once (2)")
     p.add_argument("--fresh", action="store_true", help="ignore the builtin's cached runs")
     p.add_argument("--report", metavar="PAGE", help="write the results page and stop")
+    p.add_argument("--fetch-only", action="store_true",
+                   help="fetch the installed Wine's source into WORK and stop (for a run that "
+                        "will have no network)")
     if len(sys.argv) == 3 and sys.argv[1] == "--serve-dns":
         serve_dns(sys.argv[2])
         return 0
     args = p.parse_args()
     if args.report:
         return write_report(args)
+    if args.fetch_only:
+        pkg, version = installed_wine()
+        say("wine-suite: Wine's source in %s" % fetch_source(os.path.abspath(args.work), pkg, version))
+        return 0
     if not args.arch or not args.dll:
         p.error("--arch and --dll are needed (or --report)")
     if args.builtin_runs < 1:
