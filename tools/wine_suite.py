@@ -227,10 +227,12 @@ def build(src, arch, out):
                 "__wine_dbg_header\n__wine_dbg_get_channel_flags\n")
     log = os.path.join(out, "build.log")
     winc = wine_include()
+    # Wine's C library headers first; the compiler's own only for what they lack (gcc 14's
+    # stddef.h defines max_align_t otherwise than Wine's).
     cflags = ["-O2", "-g0", "-w", "-nostdinc",
-              "-isystem", run([cc, "-print-file-name=include"]).stdout.strip(),
               "-I", os.path.join(out, "include"),
               "-isystem", os.path.join(winc, "msvcrt"), "-isystem", os.path.join(winc, "windows"),
+              "-idirafter", run([cc, "-print-file-name=include"]).stdout.strip(),
               "-I", os.path.dirname(winc),
               "-D__WINESRC__", "-DWINE_CROSS_PE", "-D_WIN32", "-fno-strict-aliasing"]
     objs = []
@@ -328,7 +330,11 @@ def run_unit(exe, unit, rundir, tmpl, dll, timeout):
         'wineserver -w 2>/dev/null\n'
         'kill $dns 2>/dev/null\n'
         'exit 0\n')
-    r = subprocess.run(["unshare", "-n", "-m", "sh", "-c", script, "sh", testdir, str(timeout),
+    # In a chroot whose root is no mount point (tools/debian13.sh), the root's propagation
+    # cannot be changed; the run that made the chroot's mounts made them private already.
+    probe = subprocess.run(["unshare", "-m", "--propagation", "private", "true"], capture_output=True)
+    propagation = "private" if probe.returncode == 0 else "unchanged"
+    r = subprocess.run(["unshare", "-n", "-m", "--propagation", propagation, "sh", "-c", script, "sh", testdir, str(timeout),
                         unit, rundir, os.path.abspath(__file__)], env=env, capture_output=True,
                        text=True)
     if r.returncode != 0:
