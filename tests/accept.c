@@ -469,6 +469,65 @@ static void test_B4(void)
     cleanup();
 }
 
+/* B2, woken: a blocked accept sleeps until something wakes it, as on the platform, where it
+ * waits in the kernel.  The DLL's own waits are counted through its import of
+ * WaitForSingleObjectEx while a thread waits 1 s for a connection: at most two (a look after
+ * the registration may wake once), none with a timeout; a wait cut into slices, the DLL
+ * looking again every so often, shows as timed waits.  The connection then ends it at once. */
+static __typeof__(WaitForSingleObjectEx) *real_wait_ex;
+static DWORD main_thread_id;
+static LONG waits_counted, waits_timed;
+
+static DWORD WINAPI counted_wait_ex(HANDLE handle, DWORD ms, BOOL alertable)
+{
+    if (GetCurrentThreadId() != main_thread_id)
+    {
+        InterlockedIncrement(&waits_counted);
+        if (ms != INFINITE) InterlockedIncrement(&waits_timed);
+    }
+    return real_wait_ex(handle, ms, alertable);
+}
+
+static void test_B2_woken(void)
+{
+    ULONG_PTR *slot = import_slot(ws2->module, "WaitForSingleObjectEx");
+    struct waiter w;
+    DWORD connected_at;
+    SOCKET l, c;
+    int mode;
+
+    if (!slot)
+    {
+        ok(!strcmp(ws2_target, "platform"), "the DLL does not import WaitForSingleObjectEx\n");
+        skip("B2_woken counts this DLL's own waits; the %s waits inside the system\n", ws2_target);
+        return;
+    }
+    startup();
+    main_thread_id = GetCurrentThreadId();
+    real_wait_ex = replace_slot(slot, (void *)counted_wait_ex);
+    for (mode = 0; mode < 2; mode++)
+    {
+        l = tcp_listener(AF_INET, "127.0.0.1", 4);
+        rec_reset(CF_ACCEPT);
+        waits_counted = waits_timed = 0;
+        waiter_start(&w, l, mode);
+        Sleep(1000);
+        ok(!waiter_done(&w, 0), "%s returned without a connection\n", mode ? "WSAAccept" : "accept");
+        ok(waits_counted <= 2 && !waits_timed, "%s: %ld waits in 1 s idle, %ld with a timeout\n",
+           mode ? "WSAAccept" : "accept", waits_counted, waits_timed);
+        c = tcp_connect(l);
+        connected_at = GetTickCount();
+        ok(waiter_done(&w, 2000), "the waiter did not return within 2 s of the connection\n");
+        ok(w.result != INVALID_SOCKET, "the waiter failed: %d\n", w.error);
+        if (w.done_at) ok(w.done_at - connected_at < 500, "the waiter took %lu ms\n", w.done_at - connected_at);
+        waiter_end(&w);
+        closesocket(c);
+        closesocket(l);
+    }
+    replace_slot(slot, (void *)real_wait_ex);
+    cleanup();
+}
+
 /* B4 for select and WSAPoll: a closesocket of a watched listener from another thread ends the
  * wait at once, with the listener reported (select: in the read set; WSAPoll: POLLNVAL), never
  * an error because the close came between two of the front's looks.  The closes land at many
@@ -1960,6 +2019,7 @@ START_TEST(accept)
     subtest("A8", test_A8);
     subtest("B1", test_B1);
     subtest("B2", test_B2);
+    subtest("B2_woken", test_B2_woken);
     subtest("B3", test_B3);
     subtest("B4", test_B4);
     subtest("B4_select", test_B4_select);

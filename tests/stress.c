@@ -137,38 +137,6 @@ static BOOL WINAPI counted_heap_free(HANDLE heap, DWORD flags, void *ptr)
     return ret;
 }
 
-/* MODULE's import address table slot for NAME (from whichever DLL), or NULL. */
-static ULONG_PTR *import_slot(HMODULE module, const char *name)
-{
-    char *base = (char *)module;
-    IMAGE_NT_HEADERS *nt = (IMAGE_NT_HEADERS *)(base + ((IMAGE_DOS_HEADER *)base)->e_lfanew);
-    IMAGE_DATA_DIRECTORY *dir = &nt->OptionalHeader.DataDirectory[IMAGE_DIRECTORY_ENTRY_IMPORT];
-    IMAGE_IMPORT_DESCRIPTOR *desc;
-    IMAGE_THUNK_DATA *names, *iat;
-
-    if (!dir->VirtualAddress) return NULL;
-    for (desc = (IMAGE_IMPORT_DESCRIPTOR *)(base + dir->VirtualAddress); desc->Name; desc++)
-    {
-        names = (IMAGE_THUNK_DATA *)(base + (desc->OriginalFirstThunk ? desc->OriginalFirstThunk : desc->FirstThunk));
-        for (iat = (IMAGE_THUNK_DATA *)(base + desc->FirstThunk); names->u1.AddressOfData; names++, iat++)
-            if (!IMAGE_SNAP_BY_ORDINAL(names->u1.Ordinal) &&
-                !strcmp((char *)((IMAGE_IMPORT_BY_NAME *)(base + names->u1.AddressOfData))->Name, name))
-                return (ULONG_PTR *)&iat->u1.Function;
-    }
-    return NULL;
-}
-
-static void *replace_slot(ULONG_PTR *slot, void *hook)
-{
-    void *real = (void *)*slot;
-    DWORD old;
-
-    VirtualProtect(slot, sizeof(*slot), PAGE_READWRITE, &old);
-    *slot = (ULONG_PTR)hook;
-    VirtualProtect(slot, sizeof(*slot), old, &old);
-    return real;
-}
-
 /* From here on the DLL's heap bytes are counted; FALSE when they cannot be (a DLL that does not
  * import both). */
 static BOOL count_dll_heap(void)

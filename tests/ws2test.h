@@ -97,6 +97,8 @@ BOOL wait_pending(SOCKET listener, int timeout_ms);
 int peer_state(SOCKET s, int timeout_ms);
 const char *addr_str(const void *addr);
 void set_short_timeouts(SOCKET s);
+ULONG_PTR *import_slot(HMODULE module, const char *name);
+void *replace_slot(ULONG_PTR *slot, void *hook);
 
 /* What peer_state() saw of the other end. */
 enum { PEER_OPEN, PEER_DATA, PEER_FIN, PEER_RESET, PEER_ERROR };

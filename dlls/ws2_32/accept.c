@@ -195,6 +195,17 @@ int listener_wait_register(struct sockstate *st)
     return error;
 }
 
+/* A wake-up that found no connection asks the platform again: under Wine a waiter can take
+ * the platform's FD_ACCEPT and find the queue empty while the platform still holds it as
+ * reported, and then it signals no more connection until an accept of its own succeeds.  A
+ * new registration signals at once while one is pending. */
+static void listener_wait_rearm(struct sockstate *st)
+{
+    AcquireSRWLockExclusive(&st->lock);
+    if (st->private_reg && !st->closed) PLATFORM(WSAEventSelect)(st->s, st->ready, FD_ACCEPT);
+    ReleaseSRWLockExclusive(&st->lock);
+}
+
 void listener_wait_unregister(struct sockstate *st)
 {
     AcquireSRWLockExclusive(&st->lock);
@@ -211,10 +222,8 @@ void listener_wait_unregister(struct sockstate *st)
  * the wait.  The registration is made once per call, at its first wait, and lasts until it
  * returns: making it anew on every wait would cost two requests each time, and under Wine it
  * signals at once while an FD_ACCEPT the platform reported is not yet taken.  A connection
- * accepted under it inherits it, and hand_out takes that off.
- * The wait still ends every LOOK_AGAIN_MS: under Wine 8 the registration was seen to miss
- * connections (several waiters in the stress test's mixed run, a lone waiter after deferrals
- * in the benchmark slept with connections queued), for a cause not yet found. */
+ * accepted under it inherits it, and hand_out takes that off.  The wait ends only when it is
+ * woken: by the platform, a deferral, a close, a switch to non-blocking or an APC. */
 static int take_connection(struct sockstate *st, struct held_conn **out, BOOL want_peer)
 {
     BOOL waited = FALSE, registered = FALSE, closed;
@@ -242,7 +251,8 @@ static int take_connection(struct sockstate *st, struct held_conn **out, BOOL wa
         }
         error = platform_accept(st, out, want_peer);
         if (error != WSAEWOULDBLOCK || st->app_nonblocking) break;
-        if (!registered && (error = listener_wait_register(st))) break;
+        if (waited) listener_wait_rearm(st);
+        else if ((error = listener_wait_register(st))) break;
         registered = TRUE;
         error = blocking_wait(st->ready);
         if (error) break;
@@ -250,10 +260,10 @@ static int take_connection(struct sockstate *st, struct held_conn **out, BOOL wa
     }
     if (registered) listener_wait_unregister(st);
     if (error && st->closed) error = WSAEINTR;
-    /* A close or a switch to non-blocking wakes one waiter; it wakes the next.  One that got a
-     * connection wakes the next too: the wake-up it took may have stood for two (a deferral and
-     * FD_ACCEPT), and the platform signals FD_ACCEPT again only after an accept of its own. */
-    if (waited && (error == WSAEINTR || error == WSAEWOULDBLOCK || (!error && st->waiters))) SetEvent(st->ready);
+    /* A waiter that took a wake-up passes it on to the next, whatever it leaves with: a close
+     * or a switch to non-blocking wakes one waiter only, and the wake-up may have stood for the
+     * platform's FD_ACCEPT as well as for what this waiter took (a held connection, an error). */
+    if (waited && (error == WSAEINTR || error == WSAEWOULDBLOCK || st->waiters)) SetEvent(st->ready);
     return error;
 }
 

@@ -71,18 +71,21 @@ static DWORD hook_turn(struct thread_state *ts, HANDLE event)
         ((BOOL (CALLBACK *)(void))ts->hook)();
         return WaitForSingleObjectEx(event, 1, TRUE);
     }
+    /* WSACancelBlockingCall comes from this thread, from a message the hook dispatched: the
+     * wait for the next message or EVENT needs no timeout. */
     while (default_hook()) if (ts->cancelled) return WAIT_TIMEOUT;
-    return MsgWaitForMultipleObjectsEx(1, &event, 10, QS_ALLINPUT, MWMO_ALERTABLE | MWMO_INPUTAVAILABLE);
+    return MsgWaitForMultipleObjectsEx(1, &event, INFINITE, QS_ALLINPUT, MWMO_ALERTABLE | MWMO_INPUTAVAILABLE);
 }
 
 static int hooked_wait(struct thread_state *ts, HANDLE event)
 {
-    DWORD start = GetTickCount();
+    DWORD got;
     int error = 0;
 
     ts->in_call = TRUE;
     InterlockedIncrement(&ws2_blocking_threads);
-    while (!ts->cancelled && hook_turn(ts, event) != WAIT_OBJECT_0 && GetTickCount() - start < LOOK_AGAIN_MS)
+    /* An APC that ran ends the wait as it ends an alertable one. */
+    while (!ts->cancelled && (got = hook_turn(ts, event)) != WAIT_OBJECT_0 && got != WAIT_IO_COMPLETION)
         ;
     if (ts->cancelled) error = WSAEINTR;
     ts->cancelled = FALSE;
@@ -91,14 +94,14 @@ static int hooked_wait(struct thread_state *ts, HANDLE event)
     return error;
 }
 
-/* Waits until EVENT is set, an APC ran or LOOK_AGAIN_MS passed (the caller then looks again
- * and, if nothing is there, waits again).  Under WinSock 1.1 the blocking hook runs meanwhile. */
+/* Waits until EVENT is set or an APC ran (the caller then looks again and, if nothing is
+ * there, waits again).  Under WinSock 1.1 the blocking hook runs meanwhile. */
 int blocking_wait(HANDLE event)
 {
     struct thread_state *ts;
 
     if (ws2_winsock11() && (ts = thread_state(TRUE))) return hooked_wait(ts, event);
-    if (WaitForSingleObjectEx(event, LOOK_AGAIN_MS, TRUE) == WAIT_FAILED) return WSAENETDOWN;
+    if (WaitForSingleObjectEx(event, INFINITE, TRUE) == WAIT_FAILED) return WSAENETDOWN;
     return 0;
 }
 

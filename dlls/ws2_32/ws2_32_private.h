@@ -42,9 +42,9 @@ BOOL ws2_winsock11(void);
 BOOL platform_calls_begin(void);
 void platform_calls_end(void);
 
-/* How often a wait on a listener looks again when it cannot trust to be woken: a select or
- * WSAPoll whose thread has no waker (the platform cannot see a connection another thread
- * deferred meanwhile), and a blocked accept (see take_connection in accept.c). */
+/* How often a select or WSAPoll on a listener looks again when its thread has no waker (no
+ * socket could be made for it, or the set has no room): the platform cannot see a connection
+ * another thread deferred meanwhile. */
 #define LOOK_AGAIN_MS 200
 
 /* wake.c: wakes a thread's platform select or WSAPoll when a listener comes to hold a
