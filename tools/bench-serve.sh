@@ -105,6 +105,23 @@ for loop in select poll; do
     [ -n "$csv" ] && echo "serve_${loop}_requests,req/conn,$req_ours,$req_platform," >> "$csv"
 done
 
+# Server requests per accepted connection in each accept mode of bench.exe (a lone thread
+# accepting, 300 connections, a client thread 32 ahead): each side alone under +server.
+for side in ours platform; do
+    wineserver -w
+    env WINEDEBUG=+server "$top/tools/wine-run.sh" "$bench" --requests $side --conns 300 \
+        >"$work/modes-$side" 2>"$work/modes-$side.err" || true
+    wineserver -w
+    # The server is the thread named at each end marker: its request lines in between.
+    awk '/^requests-begin / { split("", c); on = 1; next }
+         /^requests-end / { if (on) printf "%s %.1f\n", $2, $4 ? c[$3] / $4 : 0; on = 0; next }
+         on && /^[0-9a-f]+: [a-z_]+\( / { split($0, f, ":"); c[f[1]]++ }' "$work/modes-$side.err" > "$work/modes-$side.per"
+done
+paste -d ' ' "$work/modes-ours.per" "$work/modes-platform.per" | while read -r mode o _ p; do
+    echo "accept mode $mode: wineserver requests per connection: ours $o, platform $p"
+    [ -n "$csv" ] && echo "${mode%_rate}_requests,req/conn,$o,$p," >> "$csv"
+done
+
 # Idle wake-ups: blocked on a listener with nothing coming, 1 s timeouts for select/WSAPoll.
 switches() {
     cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ { n += $2 } END { print n + 0 }'

@@ -87,6 +87,9 @@ enum
     M_COND_RATE, M_COND_P50, M_COND_P99,
     M_ANY_RATE, M_ANY_P50, M_ANY_P99,
     M_DEFER_RATE, M_DEFER_P50, M_DEFER_P99,
+    M_DEFACC_RATE, M_DEFACC_P50, M_DEFACC_P99,
+    M_DEFER_CLOSE_RATE, M_DEFER_CLOSE_P50, M_DEFER_CLOSE_P99,
+    M_DEFACC_CLOSE_RATE, M_DEFACC_CLOSE_P50, M_DEFACC_CLOSE_P99,
     M_HTONS, M_NTOHL, M_LASTERROR,
     M_PING_RATE, M_PING_P50,
     M_COUNT
@@ -106,6 +109,15 @@ static struct metric metrics[M_COUNT] =
     { "defer_rate", "conn/s", HIGHER },
     { "defer_p50", "us", LOWER },
     { "defer_p99", "us", LOWER },
+    { "defer_accept_rate", "conn/s", HIGHER },
+    { "defer_accept_p50", "us", LOWER },
+    { "defer_accept_p99", "us", LOWER },
+    { "defer_closed_rate", "conn/s", HIGHER },
+    { "defer_closed_p50", "us", LOWER },
+    { "defer_closed_p99", "us", LOWER },
+    { "defer_accept_closed_rate", "conn/s", HIGHER },
+    { "defer_accept_closed_p50", "us", LOWER },
+    { "defer_accept_closed_p99", "us", LOWER },
     { "call_htons", "ns/call", LOWER },
     { "call_ntohl", "ns/call", LOWER },
     { "call_WSAGetLastError", "ns/call", LOWER },
@@ -113,20 +125,26 @@ static struct metric metrics[M_COUNT] =
     { "pingpong_p50", "us", LOWER },
 };
 
-enum { MODE_ACCEPT, MODE_COND, MODE_DEFER };
+/* MODE_DEFER: CF_DEFER, then CF_ACCEPT on the next WSAAccept; MODE_DEFER_ACCEPT: CF_DEFER,
+ * then accept() takes the deferred connection. */
+enum { MODE_ACCEPT, MODE_COND, MODE_DEFER, MODE_DEFER_ACCEPT };
 
 static const struct accept_bench
 {
     const char *what;
     int mode;
     BOOL wildcard;
+    BOOL closes;    /* the client closes each connection as soon as it is made */
     int metric;     /* the rate; p50 and p99 follow it */
 } accept_benches[] =
 {
-    { "(a) accept() on a 127.0.0.1 listener", MODE_ACCEPT, FALSE, M_ACCEPT_RATE },
-    { "(b) WSAAccept, condition says CF_ACCEPT, 127.0.0.1 listener", MODE_COND, FALSE, M_COND_RATE },
-    { "(c) WSAAccept, condition says CF_ACCEPT, 0.0.0.0 listener", MODE_COND, TRUE, M_ANY_RATE },
-    { "(d) WSAAccept, CF_DEFER once, CF_ACCEPT on the next call", MODE_DEFER, FALSE, M_DEFER_RATE },
+    { "(a) accept() on a 127.0.0.1 listener", MODE_ACCEPT, FALSE, FALSE, M_ACCEPT_RATE },
+    { "(b) WSAAccept, condition says CF_ACCEPT, 127.0.0.1 listener", MODE_COND, FALSE, FALSE, M_COND_RATE },
+    { "(c) WSAAccept, condition says CF_ACCEPT, 0.0.0.0 listener", MODE_COND, TRUE, FALSE, M_ANY_RATE },
+    { "(d) WSAAccept, CF_DEFER once, CF_ACCEPT on the next call", MODE_DEFER, FALSE, FALSE, M_DEFER_RATE },
+    { "(d2) WSAAccept, CF_DEFER, then accept() takes it", MODE_DEFER_ACCEPT, FALSE, FALSE, M_DEFACC_RATE },
+    { "(d3) as (d), each client closes at once", MODE_DEFER, FALSE, TRUE, M_DEFER_CLOSE_RATE },
+    { "(d4) as (d2), each client closes at once", MODE_DEFER_ACCEPT, FALSE, TRUE, M_DEFACC_CLOSE_RATE },
 };
 
 static char problems[32][320];
@@ -280,6 +298,7 @@ struct accept_pass
 {
     const struct ws2_api *api;
     int mode, count, window;
+    BOOL closes;
     ULONGLONG deadline;
     SOCKET listener;
     SOCKADDR_IN target;
@@ -334,8 +353,9 @@ static DWORD WINAPI accept_client(void *arg)
             api->p_closesocket(s);
             break;
         }
-        ring[slot] = s;
         p->connected++;
+        if (p->closes) api->p_closesocket(s);
+        else ring[slot] = s;
     }
     p->client_at = AT_END;
     WaitForSingleObject(p->server_done, time_left(p->deadline));
@@ -357,17 +377,20 @@ static void accept_server(struct accept_pass *p)
         if (!time_left(p->deadline)) break;
         len = sizeof(peer);
         p->server_at = AT_ACCEPT;
-        if (p->mode == MODE_ACCEPT)
+        if (p->mode == MODE_ACCEPT || (p->mode == MODE_DEFER_ACCEPT && deferred))
+        {
             s = api->p_accept(p->listener, (struct sockaddr *)&peer, &len);
+            deferred = 0;
+        }
         else
             s = api->p_WSAAccept(p->listener, (struct sockaddr *)&peer, &len,
-                                 p->mode == MODE_DEFER ? condition_defer : condition_accept, (DWORD_PTR)&deferred);
+                                 p->mode == MODE_COND ? condition_accept : condition_defer, (DWORD_PTR)&deferred);
         t = now();
         p->progress++;
         if (s == INVALID_SOCKET)
         {
             p->server_error = api->p_WSAGetLastError();
-            if (p->mode == MODE_DEFER && p->server_error == WSATRY_AGAIN)
+            if (p->mode >= MODE_DEFER && p->server_error == WSATRY_AGAIN)
             {
                 p->deferrals++;
                 continue;
@@ -416,7 +439,7 @@ static VOID CALLBACK accept_watchdog(void *arg, BOOLEAN fired)
 
 /* Returns TRUE when all COUNT connections were accepted. */
 static BOOL run_accept_pass(struct accept_pass *p, const struct side *side, int mode, BOOL wildcard,
-                            int count, int window, DWORD limit_ms, const char *what)
+                            BOOL closes, int count, int window, DWORD limit_ms, const char *what)
 {
     HANDLE thread = NULL, timer = NULL;
     char why[160] = "";
@@ -427,6 +450,7 @@ static BOOL run_accept_pass(struct accept_pass *p, const struct side *side, int 
     p->mode = mode;
     p->count = count;
     p->window = window;
+    p->closes = closes;
     p->state = RUNNING;
     if (window == 1) p->latency = calloc(count, sizeof(*p->latency));
     if ((p->listener = make_listener(p->api, wildcard, &p->target)) == INVALID_SOCKET)
@@ -453,7 +477,7 @@ static BOOL run_accept_pass(struct accept_pass *p, const struct side *side, int 
     CloseHandle(p->credit);
     CloseHandle(p->server_done);
     passes[side - sides]++;
-    if (p->accepted == count && (mode != MODE_DEFER || p->deferrals == count)) return TRUE;
+    if (p->accepted == count && (mode < MODE_DEFER || p->deferrals == count)) return TRUE;
     if (timed_out || !time_left(p->deadline))
     {
         stalls[side - sides]++;
@@ -473,10 +497,10 @@ static void bench_accept(const struct accept_bench *b, int s, int count)
 {
     struct accept_pass p;
 
-    if (run_accept_pass(&p, &sides[s], b->mode, b->wildcard, count, RATE_WINDOW, PASS_LIMIT_MS, b->what) &&
+    if (run_accept_pass(&p, &sides[s], b->mode, b->wildcard, b->closes, count, RATE_WINDOW, PASS_LIMIT_MS, b->what) &&
         p.last > p.first)
         record(b->metric, s, (p.accepted - 1) / (ticks_us(p.last - p.first) / 1e6));
-    if (run_accept_pass(&p, &sides[s], b->mode, b->wildcard, count, 1, PASS_LIMIT_MS, b->what))
+    if (run_accept_pass(&p, &sides[s], b->mode, b->wildcard, b->closes, count, 1, PASS_LIMIT_MS, b->what))
     {
         int i;
 
@@ -741,7 +765,7 @@ static int memory_connections(int n, ULONGLONG deadline, int *stalled)
 
     for (tries = 0; done < n && tries < 100 && time_left(deadline); tries++)
     {
-        if (!run_accept_pass(&p, &sides[OURS], MODE_DEFER, FALSE, n - done, RATE_WINDOW, time_left(deadline),
+        if (!run_accept_pass(&p, &sides[OURS], MODE_DEFER, FALSE, FALSE, n - done, RATE_WINDOW, time_left(deadline),
                              "(g) memory, CF_DEFER then CF_ACCEPT")) (*stalled)++;
         done += p.accepted;
     }
@@ -1150,18 +1174,41 @@ static int serve(u_short port, BOOL poll, int idle, int only, int seconds, int l
     return 0;
 }
 
+/* --requests: each accept mode once on one side, between markers on stderr, so that a run
+ * under WINEDEBUG=+server can count the server thread's requests per accepted connection
+ * (tools/bench-serve.sh).  The server is this thread; the client thread's are not counted. */
+static int count_requests(int s, int conns)
+{
+    struct accept_pass p;
+    int b;
+
+    for (b = 0; b < COUNT_OF(accept_benches); b++)
+    {
+        const struct accept_bench *ab = &accept_benches[b];
+
+        run_accept_pass(&p, &sides[s], ab->mode, ab->wildcard, ab->closes, 20, RATE_WINDOW, PASS_LIMIT_MS, "warm-up");
+        fprintf(stderr, "requests-begin %s\n", metrics[ab->metric].name);
+        run_accept_pass(&p, &sides[s], ab->mode, ab->wildcard, ab->closes, conns, RATE_WINDOW, PASS_LIMIT_MS, ab->what);
+        fprintf(stderr, "requests-end %s %04lx %d\n", metrics[ab->metric].name, GetCurrentThreadId(), p.accepted);
+        printf("%s: %s: %d accepted\n", sides[s].name, ab->what, p.accepted);
+    }
+    return 0;
+}
+
 static void usage(void)
 {
     printf("usage: bench.exe [OURS_DLL] [--csv FILE] [--rounds N] [--conns N] [--long]\n"
            "       bench.exe [OURS_DLL] --serve PORT [--loop select|poll|idle-accept|idle-select|idle-poll]\n"
            "                 [--only ours|platform] [--seconds N] [--limit N]\n"
+           "       bench.exe [OURS_DLL] --requests ours|platform [--conns N]\n"
            "  OURS_DLL    our ws2_32.dll (default: WS2_BENCH_DLL, else the one beside bench.exe)\n"
            "  --csv FILE  also write metric,unit,ours,platform,ratio\n"
            "  --rounds N  rounds per side, %d or more (default 7)\n"
            "  --conns N   connections per accept pass (default 300)\n"
            "  --long      %d connections in the memory part instead of %d\n"
            "  --serve     event-loop servers, ours on PORT, the platform on PORT+1, for\n"
-           "              clients from outside (tools/bench-serve.sh); --limit: connections each\n",
+           "              clients from outside (tools/bench-serve.sh); --limit: connections each\n"
+           "  --requests  each accept mode once on one side, marked on stderr for a +server count\n",
            5, MEMORY_CONNS_LONG, MEMORY_CONNS);
 }
 
@@ -1170,6 +1217,7 @@ int main(int argc, char **argv)
     const char *dll = NULL, *csv_name = NULL;
     int rounds = 7, conns = 300, memory_conns = MEMORY_CONNS, round, s, i, b;
     int serve_port = 0, serve_poll = 0, serve_idle = 0, serve_only = -1, serve_seconds = 60, serve_limit = 0;
+    int requests_side = -1;
     ULONGLONG run_deadline;
     FILE *csv = NULL;
     LONGLONG start;
@@ -1183,6 +1231,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--serve") && i + 1 < argc) serve_port = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) serve_seconds = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--limit") && i + 1 < argc) serve_limit = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--requests") && i + 1 < argc)
+            requests_side = !strcmp(argv[++i], "ours") ? OURS : PLATFORM;
         else if (!strcmp(argv[i], "--only") && i + 1 < argc)
             serve_only = !strcmp(argv[++i], "ours") ? OURS : PLATFORM;
         else if (!strcmp(argv[i], "--loop") && i + 1 < argc)
@@ -1219,6 +1269,7 @@ int main(int argc, char **argv)
                 sides[OURS].api.path);
         return 1;
     }
+    if (requests_side >= 0) return count_requests(requests_side, conns);
     if (serve_port) return serve(serve_port, serve_poll, serve_idle, serve_only, serve_seconds, serve_limit);
     if (csv_name && !(csv = fopen(csv_name, "w")))
     {
@@ -1246,7 +1297,7 @@ int main(int argc, char **argv)
         struct accept_pass p;
 
         for (b = 0; b < COUNT_OF(accept_benches); b++)
-            run_accept_pass(&p, &sides[s], accept_benches[b].mode, accept_benches[b].wildcard, 50,
+            run_accept_pass(&p, &sides[s], accept_benches[b].mode, accept_benches[b].wildcard, accept_benches[b].closes, 50,
                             RATE_WINDOW, PASS_LIMIT_MS, "warm-up");
         free(p.latency);
     }
