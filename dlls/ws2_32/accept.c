@@ -206,15 +206,33 @@ static void listener_wait_rearm(struct sockstate *st)
     ReleaseSRWLockExclusive(&st->lock);
 }
 
-void listener_wait_unregister(struct sockstate *st)
+static void unregister_locked(struct sockstate *st)
 {
-    AcquireSRWLockExclusive(&st->lock);
     if (!--st->waiters && st->private_reg)
     {
         st->private_reg = FALSE;
         if (!st->closed) PLATFORM(WSAEventSelect)(st->s, NULL, 0);
     }
+}
+
+void listener_wait_unregister(struct sockstate *st)
+{
+    AcquireSRWLockExclusive(&st->lock);
+    unregister_locked(st);
     ReleaseSRWLockExclusive(&st->lock);
+}
+
+/* A lone waiter that was woken takes the registration off before it accepts: a connection
+ * accepted under it would inherit it, and taking it off the connection costs a request more.
+ * TRUE when it did. */
+static BOOL listener_wait_leave_alone(struct sockstate *st)
+{
+    BOOL alone;
+
+    AcquireSRWLockExclusive(&st->lock);
+    if ((alone = st->waiters == 1)) unregister_locked(st);
+    ReleaseSRWLockExclusive(&st->lock);
+    return alone;
 }
 
 /* The next connection of the queue, waiting for one if the application's socket blocks.
@@ -222,8 +240,9 @@ void listener_wait_unregister(struct sockstate *st)
  * the wait.  The registration is made once per call, at its first wait, and lasts until it
  * returns: making it anew on every wait would cost two requests each time, and under Wine it
  * signals at once while an FD_ACCEPT the platform reported is not yet taken.  A connection
- * accepted under it inherits it, and hand_out takes that off.  The wait ends only when it is
- * woken: by the platform, a deferral, a close, a switch to non-blocking or an APC. */
+ * accepted under it inherits it, and hand_out takes that off; a lone waiter takes it off the
+ * listener first.  The wait ends only when it is woken: by the platform, a deferral, a close,
+ * a switch to non-blocking or an APC. */
 static int take_connection(struct sockstate *st, struct held_conn **out, BOOL want_peer)
 {
     BOOL waited = FALSE, registered = FALSE, closed;
@@ -251,12 +270,13 @@ static int take_connection(struct sockstate *st, struct held_conn **out, BOOL wa
         }
         error = platform_accept(st, out, want_peer);
         if (error != WSAEWOULDBLOCK || st->app_nonblocking) break;
-        if (waited) listener_wait_rearm(st);
+        if (registered) listener_wait_rearm(st);
         else if ((error = listener_wait_register(st))) break;
         registered = TRUE;
         error = blocking_wait(st->ready);
         if (error) break;
         waited = TRUE;
+        if (listener_wait_leave_alone(st)) registered = FALSE;
     }
     if (registered) listener_wait_unregister(st);
     if (error && st->closed) error = WSAEINTR;
