@@ -681,6 +681,9 @@ def write_report(args):
                 len(u["new"]), len(u["gained"])))
             for loc, msg in u["new"]:
                 notes.append("- new, Wine %s %s: `%s`: %s" % (d["wine"], d["arch"], loc, msg))
+            for loc, msg in u.get("once", []):
+                notes.append("- once (failed on ours, passed when run again), Wine %s %s: `%s`: %s" % (
+                    d["wine"], d["arch"], loc, msg))
             for loc, msg in u.get("flaky", []):
                 notes.append("- flaky on both, Wine %s %s: `%s`: %s" % (d["wine"], d["arch"], loc,
                                                                      msg))
