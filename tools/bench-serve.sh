@@ -3,7 +3,8 @@
 # ours on PORT and Wine's own on PORT+1, both up at once; real clients from the Linux side
 # (tools/bench/client.c, CLIENTS connections at a time, each a request and a response, no
 # keep-alive) measure them in alternating pairs.  Then, per accepted connection, the wineserver
-# requests of each server thread (WINEDEBUG=+server), and the idle wake-ups of a process
+# requests of each server thread (WINEDEBUG=+server), for the loops and for each accept mode
+# of bench.exe (--requests), and the idle wake-ups of a process
 # blocked in accept, select or WSAPoll on a listener (context switches from /proc).
 # Not part of the test run: run it alone, on an otherwise idle machine.
 #   tools/bench-serve.sh [BUILD_DIR] [--pairs N] [--seconds S] [--clients N] [--csv FILE]
