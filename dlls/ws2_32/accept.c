@@ -237,12 +237,11 @@ static BOOL listener_wait_leave_alone(struct sockstate *st)
 
 /* The next connection of the queue, waiting for one if the application's socket blocks.
  * READY resets itself when a wait takes it, so a wake-up between look and wait is kept for
- * the wait.  The registration is made once per call, at its first wait, and lasts until it
- * returns: making it anew on every wait would cost two requests each time, and under Wine it
- * signals at once while an FD_ACCEPT the platform reported is not yet taken.  A connection
- * accepted under it inherits it, and hand_out takes that off; a lone waiter takes it off the
- * listener first.  The wait ends only when it is woken: by the platform, a deferral, a close,
- * a switch to non-blocking or an APC. */
+ * the wait.  The FD_ACCEPT registration is made at the first wait; while several threads
+ * wait it stays until the last of them returns, and a wake-up that found nothing renews it.
+ * A lone waiter takes it off once woken, before it accepts.  A connection accepted under it
+ * inherits it, and hand_out takes that off.  The wait ends only when it is woken: by the
+ * platform, a deferral, a close, a switch to non-blocking or an APC. */
 static int take_connection(struct sockstate *st, struct held_conn **out, BOOL want_peer)
 {
     BOOL waited = FALSE, registered = FALSE, closed;
