@@ -1,7 +1,9 @@
 /* accept and WSAAccept.  The application sees one queue per listener: the connections the
- * front holds (a deferred one first), then the platform's.  The platform listener stays
- * non-blocking, so every wait is the front's own: alertable, woken by a deferral or a close,
- * and running the blocking hook under WinSock 1.1. */
+ * front holds (a deferred one first), then the platform's.  Every wait is the front's own:
+ * alertable, woken by a deferral or a close, and running the blocking hook under WinSock 1.1.
+ * Under Wine a blocking listener's accept waits in the server (wine_afd.c), which a deferral,
+ * a close or a switch to non-blocking cancels; elsewhere the platform listener never blocks and
+ * the front waits for its FD_ACCEPT. */
 
 #include "ws2_32_private.h"
 
@@ -140,6 +142,7 @@ static int platform_accept(struct sockstate *st, struct held_conn **out, BOOL wa
     conn->private_reg = st->private_reg;
     conn->app_reg = st->app_mask != 0;
     conn->options_version = st->options_version;
+    conn->nonblocking = TRUE;
     ReleaseSRWLockShared(&st->lock);
     platform_calls_end();
     if (!error && want_peer && !conn->peer_len) error = reset_before_accept(conn->s);
@@ -150,6 +153,128 @@ static int platform_accept(struct sockstate *st, struct held_conn **out, BOOL wa
     }
     *out = conn;
     return 0;
+}
+
+static void silence(struct held_conn *conn);
+
+/* The peer of a connection the server gave, when someone will read it. */
+static int peer_address(struct held_conn *conn, BOOL want_peer)
+{
+    conn->peer_len = 0;
+    if (!want_peer) return 0;
+    conn->peer_len = sizeof(conn->peer);
+    if (!PLATFORM(getpeername)(conn->s, (struct sockaddr *)&conn->peer, &conn->peer_len)) return 0;
+    conn->peer_len = 0;
+    return WSAECONNRESET;
+}
+
+/* What the server's accept gave, as the listener was when the server accepted it.  A
+ * connection that came while something was held joins the end of the held queue (ERROR_RETRY:
+ * look again), as does one taken by a wait that ends with an error (ERROR).  CONN is the
+ * queue's, or freed, whenever this does not return 0. */
+static int server_accepted(struct sockstate *st, struct wine_accept *wa, struct held_conn *conn,
+                           LONG mode_changes, BOOL want_peer, int error)
+{
+    BOOL hold, closed;
+    int ret;
+
+    if (!platform_calls_begin())
+    {
+        CloseHandle((HANDLE)(ULONG_PTR)wa->handle);
+        mem_free(conn);
+        return WSANOTINITIALISED;
+    }
+    /* It took the server's deferred connection, if the server still had one. */
+    InterlockedExchange(&st->platform_deferred, FALSE);
+    ret = wine_accept_adopt(wa, &conn->s);
+    /* A connection its client reset before it was accepted: the reset accept's page names. */
+    if (!ret && (ret = peer_address(conn, want_peer))) PLATFORM(closesocket)(conn->s);
+    platform_calls_end();
+    if (ret)
+    {
+        mem_free(conn);
+        return ret;
+    }
+    AcquireSRWLockShared(&st->lock);
+    conn->nonblocking = !st->platform_blocking || st->mode_changes != mode_changes;
+    conn->private_reg = st->private_reg;
+    conn->app_reg = st->app_mask != 0;
+    conn->options_version = st->options_version;
+    hold = st->held || error;
+    closed = st->closed;
+    ReleaseSRWLockShared(&st->lock);
+    /* Held, it may go to a condition function, which is shown the peer. */
+    if (hold && !closed && !conn->peer_len && platform_calls_begin())
+    {
+        if (peer_address(conn, TRUE))
+        {
+            held_close(conn, FALSE);
+            hold = FALSE;
+        }
+        platform_calls_end();
+        if (!hold) return error ? error : ERROR_RETRY;
+    }
+    if (hold && !closed)
+    {
+        silence(conn);
+        conn->deferred = TRUE;
+        AcquireSRWLockExclusive(&st->lock);
+        if (!(closed = st->closed)) held_push_back(st, conn);
+        ReleaseSRWLockExclusive(&st->lock);
+    }
+    if (closed)
+    {
+        held_close(conn, FALSE);
+        return WSAEINTR;
+    }
+    return hold ? (error ? error : ERROR_RETRY) : 0;
+}
+
+/* Under Wine: one request, which the server of a blocking listener keeps until a connection
+ * comes, while the thread waits as in any of its waits.  ERROR_RETRY: woken (a deferral, a
+ * close, a switch to non-blocking) or something is held: look at the queue again. */
+static int server_accept(struct sockstate *st, struct held_conn **out, BOOL want_peer)
+{
+    struct wine_accept wa;
+    struct held_conn *conn;
+    LONG mode_changes;
+    int error, wait_error = 0;
+
+    if ((error = fault_check("accept"))) return error;
+    if (st->platform_blocking && (error = fault_check("register"))) return error;
+    if (!(wa.event = blocking_event()) || !(conn = mem_alloc(sizeof(*conn)))) return WSAENOBUFS;
+    fault_pause("pause");
+    if (!platform_calls_begin())
+    {
+        mem_free(conn);
+        return WSANOTINITIALISED;
+    }
+    AcquireSRWLockShared(&st->lock);
+    mode_changes = st->mode_changes;
+    if (st->closed) error = WSAEINTR;
+    else if (st->held) error = ERROR_RETRY;
+    else error = wine_accept_issue(st, &wa);
+    ReleaseSRWLockShared(&st->lock);
+    platform_calls_end();
+    if (error == ERROR_IO_PENDING)
+    {
+        wait_error = wine_accept_wait(st, &wa);
+        /* The server ends a waiting accept with "would block" when the connection it was woken
+         * for went (its client reset it): the wait goes on. */
+        if ((error = wine_accept_result(&wa)) == WSAEWOULDBLOCK) error = WSA_E_CANCELLED;
+    }
+    if (!error)
+    {
+        if (!(error = server_accepted(st, &wa, conn, mode_changes, want_peer, wait_error))) *out = conn;
+    }
+    else
+    {
+        mem_free(conn);
+        if (error == WSA_E_CANCELLED) error = ERROR_RETRY;
+        if (wait_error) error = wait_error;
+    }
+    if (error == ERROR_RETRY || error == WSAEWOULDBLOCK || !error) return error;
+    return map_accept_error(st, error);
 }
 
 /* E3, E4: a held connection whose peer reset it, or (with SO_CONDITIONAL_ACCEPT) gave up.
@@ -267,7 +392,10 @@ static int take_connection(struct sockstate *st, struct held_conn **out, BOOL wa
             }
             break;
         }
-        error = platform_accept(st, out, want_peer);
+        if (!st->wine_accept) error = platform_accept(st, out, want_peer);
+        else if ((error = server_accept(st, out, want_peer)) == ERROR_RETRY) continue;
+        /* Under Wine a platform listener that did not block (its mode was set behind the
+         * front's back) is waited for as elsewhere. */
         if (error != WSAEWOULDBLOCK || st->app_nonblocking) break;
         if (registered) listener_wait_rearm(st);
         else if ((error = listener_wait_register(st))) break;
@@ -296,6 +424,7 @@ static void silence(struct held_conn *conn)
     {
         PLATFORM(WSAEventSelect)(conn->s, NULL, 0);
         platform_calls_end();
+        conn->nonblocking = TRUE;   /* as WSAEventSelect leaves any socket */
     }
     conn->app_reg = conn->private_reg = FALSE;
 }
@@ -314,8 +443,16 @@ int hold_connection(struct sockstate *st, struct held_conn *conn)
     }
     held_push_front(st, conn);
     ReleaseSRWLockExclusive(&st->lock);
-    SetEvent(st->ready);
+    listener_wake(st, FALSE);
     return 0;
+}
+
+/* Wakes the listener's waiters: one (there is a connection to take) or all (a close, a switch
+ * to non-blocking, the application's registration). */
+void listener_wake(struct sockstate *st, BOOL all)
+{
+    SetEvent(st->ready);
+    if (st->wine_accept) wine_accept_wake(st, all);
 }
 
 static const struct { int level, name, size; } inherited_options[] =
@@ -355,6 +492,8 @@ static void replay_listener(struct sockstate *st, struct held_conn *conn)
         PLATFORM(WSAAsyncSelect)(conn->s, st->app_hwnd, st->app_msg, st->app_mask);
     else if (st->app_event && st->app_mask)
         PLATFORM(WSAEventSelect)(conn->s, st->app_event, st->app_mask);
+    else return;
+    conn->nonblocking = TRUE;
 }
 
 /* E2: accepting re-enables FD_ACCEPT, but the platform re-enables it on its own accepts only.
@@ -380,14 +519,17 @@ static void rearm_fd_accept(struct sockstate *st)
     ReleaseSRWLockShared(&st->lock);
 }
 
-/* The platform listener never blocks, so neither does what it accepts. */
-static int make_blocking(struct held_conn *conn)
+/* The connection in the application's mode, where it came in another (the platform listener
+ * is non-blocking outside Wine, and a held connection may outlive a change of mode). */
+static int set_mode(struct held_conn *conn, BOOL nonblocking)
 {
-    u_long off = 0;
+    u_long value = nonblocking;
     int error = fault_check("fionbio");
 
     if (error) return error;
-    return PLATFORM(ioctlsocket)(conn->s, FIONBIO, &off) ? GetLastError() : 0;
+    if (PLATFORM(ioctlsocket)(conn->s, FIONBIO, &value)) return GetLastError();
+    conn->nonblocking = nonblocking;
+    return 0;
 }
 
 /* D1: the socket as the application expects it, the address, and FD_ACCEPT re-enabled.  A
@@ -402,11 +544,11 @@ static int hand_out(struct sockstate *st, struct held_conn *conn, struct sockadd
     if (started)
     {
         if (deferred) replay_listener(st, conn);
-        else if (conn->private_reg) PLATFORM(WSAEventSelect)(s, NULL, 0);
-        if (!st->app_nonblocking) error = make_blocking(conn);
+        else if (conn->private_reg && !PLATFORM(WSAEventSelect)(s, NULL, 0)) conn->nonblocking = TRUE;
+        if (conn->nonblocking != st->app_nonblocking) error = set_mode(conn, st->app_nonblocking);
         platform_calls_end();
     }
-    else if (!st->app_nonblocking) error = WSANOTINITIALISED;
+    else if (conn->nonblocking != st->app_nonblocking) error = WSANOTINITIALISED;
     conn->private_reg = FALSE;
     if (error)
     {

@@ -4,27 +4,7 @@
 
 #include "ws2_32_private.h"
 
-/* Wine's server keeps one deferred connection per listener, set by a private ioctl on the
- * listener that names the accepted socket's handle; the listener's next accept of any kind,
- * AcceptEx included, takes it first.  Windows has no such request: there the front holds. */
-#define WINE_AFD_DEFER CTL_CODE(FILE_DEVICE_NETWORK, 217, METHOD_BUFFERED, FILE_ANY_ACCESS)
-
-typedef struct { union { LONG Status; void *Pointer; }; ULONG_PTR Information; } ioctl_status;
-typedef LONG (WINAPI *ioctl_func)(HANDLE, HANDLE, void *, void *, ioctl_status *, ULONG,
-                                  void *, ULONG, void *, ULONG);
-
-static ioctl_func wine_ioctl;
 static LPFN_ACCEPTEX platform_acceptex;
-static INIT_ONCE wine_once = INIT_ONCE_STATIC_INIT;
-
-static BOOL CALLBACK find_wine(INIT_ONCE *once, void *param, void **context)
-{
-    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
-
-    if (ntdll && GetProcAddress(ntdll, "wine_get_version"))
-        wine_ioctl = (ioctl_func)(void *)GetProcAddress(ntdll, "NtDeviceIoControlFile");
-    return TRUE;
-}
 
 /* The deferred connection at the head of the queue goes to the server's deferral, so that an
  * AcceptEx posted now takes it before any later connection.  The server keeps one only: a
@@ -32,9 +12,7 @@ static BOOL CALLBACK find_wine(INIT_ONCE *once, void *param, void **context)
 static void defer_to_platform(struct sockstate *st)
 {
     struct held_conn *conn = NULL;
-    ioctl_status io;
-    ULONG handle;
-    LONG status = -1;
+    BOOL handed = FALSE;
 
     AcquireSRWLockExclusive(&st->lock);
     if (!st->closed && st->held && st->held->deferred && !st->platform_deferred)
@@ -44,16 +22,13 @@ static void defer_to_platform(struct sockstate *st)
     }
     ReleaseSRWLockExclusive(&st->lock);
     if (!conn) return;
+    /* The server holds its own reference: the front's handle can go. */
     if (platform_calls_begin())
     {
-        handle = (ULONG)conn->s;
-        status = wine_ioctl((HANDLE)st->s, NULL, NULL, NULL, &io, WINE_AFD_DEFER, &handle,
-                            sizeof(handle), NULL, 0);
-        /* The server holds its own reference: the front's handle can go. */
-        if (!status) held_close(conn, FALSE);
+        if ((handed = wine_afd_defer(st->s, conn->s))) held_close(conn, FALSE);
         platform_calls_end();
     }
-    if (!status) return;
+    if (handed) return;
     InterlockedExchange(&st->platform_deferred, FALSE);
     hold_connection(st, conn);
 }
@@ -77,8 +52,7 @@ void acceptex_pointer(const void *in, DWORD in_size, void *out, DWORD out_size)
 {
     static const GUID acceptex_guid = WSAID_ACCEPTEX;
 
-    InitOnceExecuteOnce(&wine_once, find_wine, NULL, NULL);
-    if (!wine_ioctl || in_size < sizeof(GUID) || out_size < sizeof(void *)) return;
+    if (!wine_afd_available() || in_size < sizeof(GUID) || out_size < sizeof(void *)) return;
     if (memcmp(in, &acceptex_guid, sizeof(GUID))) return;
     platform_acceptex = *(LPFN_ACCEPTEX *)out;
     *(LPFN_ACCEPTEX *)out = front_acceptex;

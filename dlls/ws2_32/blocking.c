@@ -11,6 +11,7 @@ struct thread_state
     FARPROC hook;       /* NULL: the default hook */
     BOOL in_call;
     BOOL cancelled;
+    HANDLE event;       /* the thread's own, for the requests it waits for */
 };
 
 static DWORD tls_index = TLS_OUT_OF_INDEXES;
@@ -37,6 +38,7 @@ void blocking_thread_detach(void)
 
     if (!ts) return;
     TlsSetValue(tls_index, NULL);
+    if (ts->event) CloseHandle(ts->event);
     mem_free(ts);
 }
 
@@ -103,6 +105,15 @@ int blocking_wait(HANDLE event)
     if (ws2_winsock11() && (ts = thread_state(TRUE))) return hooked_wait(ts, event);
     if (WaitForSingleObjectEx(event, INFINITE, TRUE) == WAIT_FAILED) return WSAENETDOWN;
     return 0;
+}
+
+/* The calling thread's event for a request it waits for, made at its first such wait. */
+HANDLE blocking_event(void)
+{
+    struct thread_state *ts = thread_state(TRUE);
+
+    if (ts && !ts->event) ts->event = CreateEventW(NULL, TRUE, FALSE, NULL);
+    return ts ? ts->event : NULL;
 }
 
 static int blocking_api_entry(void)

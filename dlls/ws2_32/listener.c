@@ -153,6 +153,7 @@ void sockstate_close(struct sockstate *st)
     }
     ReleaseSRWLockExclusive(&st->lock);
     if (st->ready) SetEvent(st->ready);
+    if (st->wine_accept) wine_accept_drain(st);
     while ((conn = list))
     {
         list = conn->next;

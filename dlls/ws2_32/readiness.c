@@ -353,9 +353,12 @@ static void record_registration(struct sockstate *st, WSAEVENT event, HWND hwnd,
     st->app_msg = msg;
     st->app_mask = mask;
     st->app_nonblocking = TRUE;
+    /* The platform makes a socket non-blocking when it registers it. */
+    if (st->platform_blocking) st->mode_changes++;
+    st->platform_blocking = FALSE;
     st->private_reg = FALSE;
     st->fd_accept_owed = FALSE;
-    if (st->listening) SetEvent(st->ready);
+    if (st->listening) listener_wake(st, TRUE);
     notify_fd_accept(st);
 }
 

@@ -11,19 +11,22 @@ static BOOL is_wildcard(const SOCKADDR_STORAGE *addr)
 }
 
 /* Makes ST a listener: its family, its local address when concrete (C6 then costs nothing
- * per connection), a platform socket that never blocks, so that every wait is ours, and the
- * event those waits use, made here once (other sockets' state holds no kernel object).
- * Done on every listen, so a state left by a handle closed behind our back is made right. */
+ * per connection), the platform socket's mode, and the event the front's waits use, made here
+ * once (other sockets' state holds no kernel object).  Under Wine the platform listener blocks
+ * as the application's does, so that a blocking accept waits in the server; elsewhere it never
+ * blocks, so that every wait is ours.  Done on every listen, so a state left by a handle closed
+ * behind our back is made right. */
 int listener_init(struct sockstate *st)
 {
     SOCKADDR_STORAGE local;
     int len = sizeof(local);
-    u_long on = 1;
+    BOOL server_waits = wine_accept_usable(st);
+    u_long nonblocking = !server_waits || st->app_nonblocking || st->app_mask;
     HANDLE ready = NULL;
 
     if (!st->ready && !(ready = CreateEventW(NULL, FALSE, FALSE, NULL))) return WSAENOBUFS;
     if (PLATFORM(getsockname)(st->s, (struct sockaddr *)&local, &len) ||
-        PLATFORM(ioctlsocket)(st->s, FIONBIO, &on))
+        PLATFORM(ioctlsocket)(st->s, FIONBIO, &nonblocking))
     {
         int error = GetLastError();
         if (ready) CloseHandle(ready);
@@ -38,6 +41,9 @@ int listener_init(struct sockstate *st)
     st->family = local.ss_family;
     st->local = local;
     st->local_len = is_wildcard(&local) ? 0 : len;
+    st->wine_accept = server_waits;
+    if (st->platform_blocking != !nonblocking) st->mode_changes++;
+    st->platform_blocking = !nonblocking;
     st->listening = TRUE;
     ReleaseSRWLockExclusive(&st->lock);
     if (ready) CloseHandle(ready);
@@ -92,14 +98,38 @@ static int platform_fionbio(SOCKET s, u_long value, const struct fionbio_args *a
                               args->returned, args->overlapped, args->completion);
 }
 
-/* A listener's platform socket stays non-blocking: only the application's view changes (a
- * WSAIoctl still goes to the platform, to complete as any ioctl does). */
+/* A listener whose accepts wait in Wine's server takes the mode the application asks for,
+ * under its lock, so that no accept of it is being issued meanwhile. */
+static int set_listener_mode(struct sockstate *st, BOOL on, const struct fionbio_args *args)
+{
+    int error = 0;
+
+    AcquireSRWLockExclusive(&st->lock);
+    if (!on && st->app_mask) error = WSAEINVAL;
+    else if (platform_fionbio(st->s, on, args)) error = platform_error(st->s);
+    else
+    {
+        st->app_nonblocking = on;
+        if (st->platform_blocking == on) st->mode_changes++;
+        st->platform_blocking = !on;
+    }
+    ReleaseSRWLockExclusive(&st->lock);
+    return error;
+}
+
+/* Elsewhere a listener's platform socket stays non-blocking: only the application's view
+ * changes (a WSAIoctl still goes to the platform, to complete as any ioctl does).  Waiters
+ * look again when it becomes non-blocking. */
 static int set_nonblocking(SOCKET s, BOOL on, const struct fionbio_args *args)
 {
     struct sockstate *st = sockstate_get(s);
     int error = 0;
 
-    if (st && st->listening)
+    if (st && st->listening && st->wine_accept)
+    {
+        if (!(error = set_listener_mode(st, on, args)) && on) listener_wake(st, TRUE);
+    }
+    else if (st && st->listening)
     {
         if (!on && st->app_mask) error = WSAEINVAL;
         else if (args && platform_fionbio(s, 1, args)) error = platform_error(s);
@@ -109,7 +139,7 @@ static int set_nonblocking(SOCKET s, BOOL on, const struct fionbio_args *args)
             if (!on && st->app_mask) error = WSAEINVAL;
             else st->app_nonblocking = on;
             ReleaseSRWLockExclusive(&st->lock);
-            if (on) SetEvent(st->ready);
+            if (on) listener_wake(st, TRUE);
         }
     }
     else if (platform_fionbio(s, on, args)) error = platform_error(s);
@@ -207,6 +237,8 @@ int WSAAPI setsockopt(SOCKET s, int level, int name, const char *value, int len)
     {
         struct sockstate *st;
         if (PLATFORM(setsockopt)(s, level, name, value, len)) return SOCKET_ERROR;
+        if (level == SOL_SOCKET && name == SO_OPENTYPE && len >= (int)sizeof(int) && *(const int *)value)
+            InterlockedExchange(&ws2_sync_sockets, TRUE);
         /* E6: held connections take the listener's options again when handed out. */
         if ((st = sockstate_get(s)))
         {
@@ -243,4 +275,52 @@ int WSAAPI getsockopt(SOCKET s, int level, int name, char *value, int *len)
         error = get_group_id(s, value, len);
     else return SOCKET_ERROR;
     return error ? fail_int(error) : 0;
+}
+
+/* A socket made without WSA_FLAG_OVERLAPPED, or taken over from another process under Wine
+ * (the way it was made is not known), may have requests that wait inside the platform, where
+ * nothing of the front can wake them: it is noted, so that its accepts wait as the front's
+ * own.  Sockets made the usual way cost nothing here. */
+static BOOL imported(DWORD service_flags4)
+{
+    return service_flags4 == 0xff00ff00 && wine_afd_available();
+}
+
+static SOCKET note_socket(SOCKET s, BOOL sync_io)
+{
+    struct sockstate *st;
+
+    if (s == INVALID_SOCKET || !sync_io) return s;
+    if ((st = sockstate_get_or_create(s)))
+    {
+        st->sync_io = TRUE;
+        sockstate_release(st);
+    }
+    return s;
+}
+
+SOCKET WSAAPI WSASocketA(int family, int type, int protocol, WSAPROTOCOL_INFOA *info, GROUP group, DWORD flags)
+{
+    int error = front_entry();
+
+    if (error)
+    {
+        SetLastError(error);
+        return INVALID_SOCKET;
+    }
+    return note_socket(PLATFORM(WSASocketA)(family, type, protocol, info, group, flags),
+                       !(flags & WSA_FLAG_OVERLAPPED) || (info && imported(info->dwServiceFlags4)));
+}
+
+SOCKET WSAAPI WSASocketW(int family, int type, int protocol, WSAPROTOCOL_INFOW *info, GROUP group, DWORD flags)
+{
+    int error = front_entry();
+
+    if (error)
+    {
+        SetLastError(error);
+        return INVALID_SOCKET;
+    }
+    return note_socket(PLATFORM(WSASocketW)(family, type, protocol, info, group, flags),
+                       !(flags & WSA_FLAG_OVERLAPPED) || (info && imported(info->dwServiceFlags4)));
 }

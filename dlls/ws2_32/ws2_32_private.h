@@ -61,6 +61,7 @@ void wake_cleanup(void);
 extern volatile LONG ws2_blocking_threads;
 BOOL blocking_call_in_progress(void);
 int blocking_wait(HANDLE event);
+HANDLE blocking_event(void);
 void blocking_thread_detach(void);
 void blocking_process_attach(void);
 
@@ -91,6 +92,17 @@ struct held_conn
     BOOL private_reg;   /* inherited the front's own FD_ACCEPT registration */
     BOOL app_reg;       /* ... or the application's WSAEventSelect/WSAAsyncSelect one */
     LONG options_version;   /* the listener's options_version when the platform accepted it */
+    BOOL nonblocking;   /* the platform socket's mode, as it came from the listener */
+};
+
+/* An accept waiting in Wine's server (wine_afd.c), on the waiting thread's stack. */
+struct wine_accept
+{
+    OVERLAPPED ov;      /* its first two fields are the request's status block */
+    ULONG handle;       /* the accepted socket, as the server names it */
+    HANDLE event;
+    DWORD thread;
+    struct wine_accept *next;
 };
 
 struct sockstate
@@ -117,6 +129,13 @@ struct sockstate
     BOOL fd_accept_owed;        /* FD_ACCEPT for WSAEnumNetworkEvents, posted by the front */
     volatile LONG platform_deferred;    /* a deferred connection was handed to Wine's server */
     volatile LONG options_version;  /* counts the application's setsockopt calls on it */
+    BOOL sync_io;               /* made without WSA_FLAG_OVERLAPPED: its requests wait inside */
+    BOOL wine_accept;           /* its accepts wait in Wine's server (wine_afd.c) */
+    BOOL platform_blocking;     /* ... because the platform listener blocks as the application's */
+    LONG mode_changes;          /* counts the platform listener's changes of mode */
+    SRWLOCK accepts_lock;
+    CONDITION_VARIABLE accepts_done;
+    struct wine_accept *accepts;    /* the accepts waiting in the server */
 };
 
 extern volatile LONG ws2_listeners_holding;
@@ -141,6 +160,21 @@ int listener_init(struct sockstate *st);
 int hold_connection(struct sockstate *st, struct held_conn *conn);
 int listener_wait_register(struct sockstate *st);
 void listener_wait_unregister(struct sockstate *st);
+
+void listener_wake(struct sockstate *st, BOOL all);
+
+/* wine_afd.c */
+extern volatile LONG ws2_sync_sockets;
+BOOL wine_afd_available(void);
+BOOL wine_afd_defer(SOCKET listener, SOCKET conn);
+BOOL wine_accept_usable(const struct sockstate *st);
+int wine_accept_issue(struct sockstate *st, struct wine_accept *wa);
+int wine_accept_wait(struct sockstate *st, struct wine_accept *wa);
+int wine_accept_result(const struct wine_accept *wa);
+void wine_accept_done(struct sockstate *st, struct wine_accept *wa);
+void wine_accept_wake(struct sockstate *st, BOOL all);
+void wine_accept_drain(struct sockstate *st);
+int wine_accept_adopt(const struct wine_accept *wa, SOCKET *out);
 
 /* acceptex.c */
 void acceptex_pointer(const void *in, DWORD in_size, void *out, DWORD out_size);
