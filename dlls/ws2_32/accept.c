@@ -277,24 +277,34 @@ static int server_accept(struct sockstate *st, struct held_conn **out, BOOL want
     return map_accept_error(st, error);
 }
 
-/* E3, E4: a held connection whose peer reset it, or (with SO_CONDITIONAL_ACCEPT) gave up.
- * Poll first: Wine reports a reset as POLLERR and then lets recv see only the end. */
+/* What recv sees of a held connection that polled readable: a reset, or (with
+ * SO_CONDITIONAL_ACCEPT) the end of a client that gave up. */
+static int peek_end(struct sockstate *st, struct held_conn *conn)
+{
+    char byte;
+    int ret = PLATFORM(recv)(conn->s, &byte, 1, MSG_PEEK);
+
+    if (ret == SOCKET_ERROR)
+    {
+        ret = GetLastError();
+        return ret == WSAECONNRESET || ret == WSAECONNABORTED ? WSAECONNRESET : 0;
+    }
+    return !ret && st->conditional_accept ? WSAEACCES : 0;
+}
+
+/* E3, E4: a held connection whose peer reset it, or gave up.  Poll first: Wine reports a
+ * reset as POLLERR and then lets recv see only the end, so under Wine recv is asked only when
+ * SO_CONDITIONAL_ACCEPT makes an end matter. */
 static int held_alive(struct sockstate *st, struct held_conn *conn)
 {
     WSAPOLLFD poll = { conn->s, POLLRDNORM, 0 };
-    char byte;
-    int ret, error = 0;
+    int error = 0;
 
     if (!platform_calls_begin()) return WSANOTINITIALISED;
     if (PLATFORM(WSAPoll)(&poll, 1, 0) == 1)
     {
         if (poll.revents & POLLERR) error = WSAECONNRESET;
-        else if ((ret = PLATFORM(recv)(conn->s, &byte, 1, MSG_PEEK)) == SOCKET_ERROR)
-        {
-            ret = GetLastError();
-            if (ret == WSAECONNRESET || ret == WSAECONNABORTED) error = WSAECONNRESET;
-        }
-        else if (!ret && st->conditional_accept) error = WSAEACCES;
+        else if (st->conditional_accept || !wine_afd_available()) error = peek_end(st, conn);
     }
     platform_calls_end();
     return error;
@@ -316,6 +326,9 @@ int listener_wait_register(struct sockstate *st)
         }
         else st->private_reg = TRUE;
     }
+    /* A deferral wakes registered waiters only: one made before this registration is seen
+     * here, and the caller looks again instead of waiting. */
+    if (!error && st->held) error = ERROR_RETRY;
     ReleaseSRWLockExclusive(&st->lock);
     return error;
 }
@@ -398,8 +411,9 @@ static int take_connection(struct sockstate *st, struct held_conn **out, BOOL wa
          * front's back) is waited for as elsewhere. */
         if (error != WSAEWOULDBLOCK || st->app_nonblocking) break;
         if (registered) listener_wait_rearm(st);
-        else if ((error = listener_wait_register(st))) break;
+        else if ((error = listener_wait_register(st)) && error != ERROR_RETRY) break;
         registered = TRUE;
+        if (error == ERROR_RETRY) continue;
         error = blocking_wait(st->ready);
         if (error) break;
         waited = TRUE;
@@ -432,6 +446,8 @@ static void silence(struct held_conn *conn)
 /* D3, D4, I2: back at the head of the queue, and any waiter woken to take it. */
 int hold_connection(struct sockstate *st, struct held_conn *conn)
 {
+    BOOL registered;
+
     if (!conn->deferred) silence(conn);
     conn->deferred = TRUE;
     AcquireSRWLockExclusive(&st->lock);
@@ -442,17 +458,19 @@ int hold_connection(struct sockstate *st, struct held_conn *conn)
         return WSAENOTSOCK;
     }
     held_push_front(st, conn);
+    registered = st->waiters > 0;
     ReleaseSRWLockExclusive(&st->lock);
-    listener_wake(st, FALSE);
+    if (registered) SetEvent(st->ready);
+    if (st->wine_accept) wine_accept_wake(st, FALSE);
     return 0;
 }
 
-/* Wakes the listener's waiters: one (there is a connection to take) or all (a close, a switch
- * to non-blocking, the application's registration). */
-void listener_wake(struct sockstate *st, BOOL all)
+/* Wakes all the listener's waiters: a close, a switch to non-blocking, the application's
+ * registration. */
+void listener_wake(struct sockstate *st)
 {
     SetEvent(st->ready);
-    if (st->wine_accept) wine_accept_wake(st, all);
+    if (st->wine_accept) wine_accept_wake(st, TRUE);
 }
 
 static const struct { int level, name, size; } inherited_options[] =

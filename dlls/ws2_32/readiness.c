@@ -358,7 +358,7 @@ static void record_registration(struct sockstate *st, WSAEVENT event, HWND hwnd,
     st->platform_blocking = FALSE;
     st->private_reg = FALSE;
     st->fd_accept_owed = FALSE;
-    if (st->listening) listener_wake(st, TRUE);
+    if (st->listening) listener_wake(st);
     notify_fd_accept(st);
 }
 

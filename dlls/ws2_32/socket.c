@@ -127,7 +127,7 @@ static int set_nonblocking(SOCKET s, BOOL on, const struct fionbio_args *args)
 
     if (st && st->listening && st->wine_accept)
     {
-        if (!(error = set_listener_mode(st, on, args)) && on) listener_wake(st, TRUE);
+        if (!(error = set_listener_mode(st, on, args)) && on) listener_wake(st);
     }
     else if (st && st->listening)
     {
@@ -139,7 +139,7 @@ static int set_nonblocking(SOCKET s, BOOL on, const struct fionbio_args *args)
             if (!on && st->app_mask) error = WSAEINVAL;
             else st->app_nonblocking = on;
             ReleaseSRWLockExclusive(&st->lock);
-            if (on) listener_wake(st, TRUE);
+            if (on) listener_wake(st);
         }
     }
     else if (platform_fionbio(s, on, args)) error = platform_error(s);

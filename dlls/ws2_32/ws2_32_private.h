@@ -161,7 +161,7 @@ int hold_connection(struct sockstate *st, struct held_conn *conn);
 int listener_wait_register(struct sockstate *st);
 void listener_wait_unregister(struct sockstate *st);
 
-void listener_wake(struct sockstate *st, BOOL all);
+void listener_wake(struct sockstate *st);
 
 /* wine_afd.c */
 extern volatile LONG ws2_sync_sockets;
