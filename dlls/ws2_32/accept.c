@@ -157,13 +157,15 @@ static int platform_accept(struct sockstate *st, struct held_conn **out, BOOL wa
 
 static void silence(struct held_conn *conn);
 
-/* The peer of a connection the server gave, when someone will read it. */
+/* The peer of a connection the server gave, when someone will read it.  Of a connection its
+ * client reset, Wine 8.0 gives none (WSAENOTCONN) and Wine 10 an empty one. */
 static int peer_address(struct held_conn *conn, BOOL want_peer)
 {
     conn->peer_len = 0;
     if (!want_peer) return 0;
     conn->peer_len = sizeof(conn->peer);
-    if (!PLATFORM(getpeername)(conn->s, (struct sockaddr *)&conn->peer, &conn->peer_len)) return 0;
+    if (!PLATFORM(getpeername)(conn->s, (struct sockaddr *)&conn->peer, &conn->peer_len) && conn->peer_len)
+        return 0;
     conn->peer_len = 0;
     return WSAECONNRESET;
 }
