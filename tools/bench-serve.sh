@@ -30,7 +30,7 @@ cc -O2 -o "$client" "$top/tools/bench/client.c"
 "$top/tools/wine-run.sh" --init
 server_pid= trace=-all
 # Wine starts bench.exe under start.exe: the program's own process is found by its command line.
-program_pid() { pgrep -f "^[A-Z]:.*bench.exe --serve $1 " | head -n 1; }
+program_pid() { pgrep -f "^[^ ]*bench.exe --serve $1 " | head -n 1; }
 stop() {
     [ -n "$server_pid" ] && kill $(program_pid "$port") "$server_pid" 2>/dev/null
     wait 2>/dev/null || true
