@@ -20,6 +20,7 @@ sources and the compiler, and reused while they match.
 
 import argparse
 import concurrent.futures
+import functools
 import glob
 import hashlib
 import json
@@ -302,6 +303,14 @@ def fresh_prefix(tmpl, prefix):
             os.unlink(path)
 
 
+@functools.lru_cache(maxsize=None)
+def mount_propagation():
+    """In a chroot whose root is no mount point (tools/debian13.sh), the root's propagation
+    cannot be changed; the run that made the chroot's mounts made them private already."""
+    probe = subprocess.run(["unshare", "-m", "--propagation", "private", "true"], capture_output=True)
+    return "private" if probe.returncode == 0 else "unchanged"
+
+
 def run_unit(exe, unit, rundir, tmpl, dll, timeout):
     """One run of UNIT in a fresh prefix and network namespace; output kept in RUNDIR."""
     shutil.rmtree(rundir, ignore_errors=True)
@@ -332,11 +341,7 @@ def run_unit(exe, unit, rundir, tmpl, dll, timeout):
         'wineserver -w 2>/dev/null\n'
         'kill $dns 2>/dev/null\n'
         'exit 0\n')
-    # In a chroot whose root is no mount point (tools/debian13.sh), the root's propagation
-    # cannot be changed; the run that made the chroot's mounts made them private already.
-    probe = subprocess.run(["unshare", "-m", "--propagation", "private", "true"], capture_output=True)
-    propagation = "private" if probe.returncode == 0 else "unchanged"
-    r = subprocess.run(["unshare", "-n", "-m", "--propagation", propagation, "sh", "-c", script, "sh", testdir, str(timeout),
+    r = subprocess.run(["unshare", "-n", "-m", "--propagation", mount_propagation(), "sh", "-c", script, "sh", testdir, str(timeout),
                         unit, rundir, os.path.abspath(__file__)], env=env, capture_output=True,
                        text=True)
     if r.returncode != 0:
@@ -532,7 +537,7 @@ def confirm_on_builtin(args, exe, unit, key, tmpl, work, res):
     if again["crashed"] or again["timeout"]:
         return
     b_union = set().union(*(set(r["fails"]) for r in res["builtin"]))
-    suspects = set(res["ours"]["fails"]) & set(again["fails"]) - b_union
+    suspects = (set(res["ours"]["fails"]) & set(again["fails"])) - b_union
     res["extra"] = []
     spent = 0
     for i in range(args.confirm_runs):
