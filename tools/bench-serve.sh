@@ -2,7 +2,9 @@
 # The event-loop benchmark: bench.exe --serve runs a select (or WSAPoll) server on each DLL,
 # ours on PORT and Wine's own on PORT+1, both up at once; real clients from the Linux side
 # (tools/bench/client.c, CLIENTS connections at a time, each a request and a response, no
-# keep-alive) measure them in alternating pairs.  Then, per accepted connection, the wineserver
+# keep-alive) measure them in alternating pairs.  So do they a blocking server that defers each
+# connection once and takes it with WSAAccept again or with accept(), with clients that wait
+# for the response and with clients that close at once.  Then, per accepted connection, the wineserver
 # requests of each server thread (WINEDEBUG=+server), for the loops and for each accept mode
 # of bench.exe (--requests), and the idle wake-ups of a process
 # blocked in accept, select or WSAPoll on a listener (context switches from /proc).
@@ -10,7 +12,9 @@
 #   tools/bench-serve.sh [BUILD_DIR] [--pairs N] [--seconds S] [--clients N] [--csv FILE]
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
-b="$top/build64" pairs=12 seconds=4 clients=50 csv= port=47300
+b="$top/build64" pairs=12 seconds=4 clients=50 csv=
+# Below Linux's ephemeral range (32768-60999), where a client's TIME_WAIT could hold a port.
+port=20300
 while [ $# -gt 0 ]; do
     case $1 in
     --pairs) pairs=$2; shift ;;
@@ -50,12 +54,17 @@ start() {
     echo "bench.exe did not start: $(cat "$out" "$out.err")" >&2
     exit 1
 }
-rate() { "$client" "$1" "$clients" "$2" | sed 's/.*rate \([0-9.]*\).*/\1/'; }
+rate() { "$client" "$1" "$clients" "$2" $kind | sed 's/.*rate \([0-9.]*\).*/\1/'; }
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 echo "machine: $(nproc) cores, $(wine --version), x64, $clients clients, $pairs pairs of $seconds s"
 [ -n "$csv" ] && echo "metric,unit,ours,platform,ratio" > "$csv"
-for loop in select poll; do
+# Each server: the loop bench.exe runs, the kind of client ("close": closes at once), its name.
+servers="select,,select poll,,poll defer,,defer defer,close,defer_closed defer-accept,,defer_accept
+defer-accept,close,defer_accept_closed"
+parse() { loop=${1%%,*} kind=${1#*,}; name=${kind#*,} kind=${kind%%,*}; }
+for server in $servers; do
+    parse "$server"
     want=2
     start "$work/serve" --serve $port --loop $loop --seconds $((pairs * seconds * 2 + 60))
     rate $port 1 >/dev/null; rate $((port + 1)) 1 >/dev/null
@@ -65,21 +74,22 @@ for loop in select poll; do
         if [ $((i % 2)) = 1 ]; then o=$(rate $port "$seconds"); p=$(rate $((port + 1)) "$seconds")
         else p=$(rate $((port + 1)) "$seconds"); o=$(rate $port "$seconds"); fi
         echo "$o $p" >> "$work/pairs"
-        echo "  $loop pair $i: ours $o, platform $p requests/s"
+        echo "  $name pair $i: ours $o, platform $p requests/s"
     done
     stop
     o=$(cut -d' ' -f1 "$work/pairs" | median)
     p=$(cut -d' ' -f2 "$work/pairs" | median)
     r=$(awk '{ print $1 / $2 }' "$work/pairs" | median)
     lower=$(awk '$1 < $2' "$work/pairs" | wc -l)
-    printf '%s loop: ours %.0f, platform %.0f requests/s; median ratio of pairs %.2f (ours lower in %d of %d)\n' \
-        "$loop" "$o" "$p" "$r" "$lower" "$pairs"
-    [ -n "$csv" ] && printf 'serve_%s_rate,req/s,%.0f,%.0f,%.2f\n' "$loop" "$o" "$p" "$r" >> "$csv"
+    printf '%s: ours %.0f, platform %.0f requests/s; median ratio of pairs %.2f (ours lower in %d of %d)\n' \
+        "$name" "$o" "$p" "$r" "$lower" "$pairs"
+    [ -n "$csv" ] && printf 'serve_%s_rate,req/s,%.0f,%.0f,%.2f\n' "$name" "$o" "$p" "$r" >> "$csv"
     port=$((port + 2))
 done
 
 # Server requests per connection: each side alone under +server, 200 connections one at a time.
-for loop in select poll; do
+for server in $servers; do
+    parse "$server"
     for side in ours platform; do
         want=1
         # The trace is wineserver's own, set by the process that starts it: a fresh one.
@@ -88,7 +98,7 @@ for loop in select poll; do
         start "$work/trace" --serve $port --only $side --loop $loop --seconds 120 --limit 200
         # --only platform listens on PORT + 1, as when both run.
         cport=$port; [ $side = platform ] && cport=$((port + 1))
-        "$client" $cport 1 60 >/dev/null 2>&1 &
+        "$client" $cport 1 60 $kind >/dev/null 2>&1 &
         cpid=$!
         wait "$server_pid" || true
         wineserver -w
@@ -102,8 +112,8 @@ for loop in select poll; do
         eval "req_$side=$per"
         port=$((port + 2))
     done
-    echo "$loop loop: wineserver requests per connection: ours $req_ours, platform $req_platform"
-    [ -n "$csv" ] && echo "serve_${loop}_requests,req/conn,$req_ours,$req_platform," >> "$csv"
+    echo "$name: wineserver requests per connection: ours $req_ours, platform $req_platform"
+    [ -n "$csv" ] && echo "serve_${name}_requests,req/conn,$req_ours,$req_platform," >> "$csv"
 done
 
 # Server requests per accepted connection in each accept mode of bench.exe (a lone thread

@@ -978,6 +978,7 @@ struct server_thread
     u_short port;
     BOOL poll;
     int idle;               /* 0, or the idle wait to sit in: 'a'ccept, 's'elect, 'p'oll */
+    int defer;              /* 0, or a blocking deferral loop: CF_DEFER, then 'w'SAAccept or 'a'ccept */
     LONG served, limit;     /* limit: stop after this many connections (0: never) */
     ULONGLONG deadline;
 };
@@ -1103,6 +1104,51 @@ static void serve_loop(struct server_thread *t, SOCKET l)
     free(rd);
 }
 
+/* Answers one connection of a blocking server: a client that closed at once gets nothing.
+ * No receive timeout: a client run ends with a reset of every connection it has open. */
+static void serve_blocking(const struct ws2_api *api, SOCKET a)
+{
+    struct serve_conn c = { a, 0 };
+
+    while (serve_read(api, &c))
+        ;
+    api->p_closesocket(a);
+}
+
+/* A blocking listener whose condition function defers each connection once; the deferred one
+ * is then taken by WSAAccept again or by accept(): the front's own work, measured from outside. */
+static void defer_loop(struct server_thread *t, SOCKET l)
+{
+    const struct ws2_api *api = &t->side->api;
+    u_long off = 0;
+    int deferred = 0;
+    SOCKET a;
+
+    api->p_ioctlsocket(l, FIONBIO, &off);
+    while (GetTickCount64() < t->deadline && (!t->limit || t->served < t->limit))
+    {
+        if (deferred && t->defer == 'a')
+        {
+            a = api->p_accept(l, NULL, NULL);
+            deferred = 0;
+        }
+        else a = api->p_WSAAccept(l, NULL, NULL, condition_defer, (DWORD_PTR)&deferred);
+        if (a == INVALID_SOCKET)
+        {
+            int error = api->p_WSAGetLastError();
+
+            if (error == WSATRY_AGAIN) continue;
+            /* The deferred connection's client reset it (a client run ending): the next is new. */
+            deferred = 0;
+            if (error == WSAECONNRESET) continue;
+            fprintf(stderr, "bench: %s: accept failed: %d\n", t->side->name, error);
+            break;
+        }
+        serve_blocking(api, a);
+        InterlockedIncrement(&t->served);
+    }
+}
+
 /* Sits in one wait until the deadline: what an idle server costs the machine. */
 static void idle_loop(struct server_thread *t, SOCKET l)
 {
@@ -1142,15 +1188,17 @@ static DWORD WINAPI server_thread(void *arg)
     if (l == INVALID_SOCKET) return 1;
     /* The thread id, as Wine's +server trace shows it: the script counts its requests. */
     printf("%s: listening on 127.0.0.1:%u (%s), thread %04lx\n", t->side->name, t->port,
-           t->idle ? "idle" : t->poll ? "WSAPoll loop" : "select loop", GetCurrentThreadId());
+           t->idle ? "idle" : t->defer == 'a' ? "defer, then accept" : t->defer ? "defer, then WSAAccept" :
+           t->poll ? "WSAPoll loop" : "select loop", GetCurrentThreadId());
     if (t->idle) idle_loop(t, l);
+    else if (t->defer) defer_loop(t, l);
     else serve_loop(t, l);
     t->side->api.p_closesocket(l);
     return 0;
 }
 
 /* --serve PORT: both servers (or --only one) until --seconds pass or each served --limit. */
-static int serve(u_short port, BOOL poll, int idle, int only, int seconds, int limit)
+static int serve(u_short port, BOOL poll, int idle, int defer, int only, int seconds, int limit)
 {
     struct server_thread t[2];
     HANDLE threads[2];
@@ -1164,11 +1212,13 @@ static int serve(u_short port, BOOL poll, int idle, int only, int seconds, int l
         t[s].port = port + s;
         t[s].poll = poll;
         t[s].idle = idle;
+        t[s].defer = defer;
         t[s].limit = limit;
         t[s].deadline = GetTickCount64() + seconds * 1000ull;
         threads[n++] = CreateThread(NULL, 0, server_thread, &t[s], 0, NULL);
     }
-    WaitForMultipleObjects(n, threads, TRUE, INFINITE);
+    /* A blocking accept has no deadline of its own: past the run's, the process just ends. */
+    WaitForMultipleObjects(n, threads, TRUE, seconds * 1000 + 5000);
     for (s = 0; s < 2; s++)
         if (only < 0 || s == only) printf("%s: served %ld connections\n", sides[s].name, t[s].served);
     return 0;
@@ -1198,7 +1248,8 @@ static int count_requests(int s, int conns)
 static void usage(void)
 {
     printf("usage: bench.exe [OURS_DLL] [--csv FILE] [--rounds N] [--conns N] [--long]\n"
-           "       bench.exe [OURS_DLL] --serve PORT [--loop select|poll|idle-accept|idle-select|idle-poll]\n"
+           "       bench.exe [OURS_DLL] --serve PORT [--loop select|poll|defer|defer-accept|\n"
+           "                 idle-accept|idle-select|idle-poll]\n"
            "                 [--only ours|platform] [--seconds N] [--limit N]\n"
            "       bench.exe [OURS_DLL] --requests ours|platform [--conns N]\n"
            "  OURS_DLL    our ws2_32.dll (default: WS2_BENCH_DLL, else the one beside bench.exe)\n"
@@ -1216,7 +1267,7 @@ int main(int argc, char **argv)
 {
     const char *dll = NULL, *csv_name = NULL;
     int rounds = 7, conns = 300, memory_conns = MEMORY_CONNS, round, s, i, b;
-    int serve_port = 0, serve_poll = 0, serve_idle = 0, serve_only = -1, serve_seconds = 60, serve_limit = 0;
+    int serve_port = 0, serve_poll = 0, serve_idle = 0, serve_defer = 0, serve_only = -1, serve_seconds = 60, serve_limit = 0;
     int requests_side = -1;
     ULONGLONG run_deadline;
     FILE *csv = NULL;
@@ -1240,6 +1291,8 @@ int main(int argc, char **argv)
             const char *loop = argv[++i];
             serve_poll = !strcmp(loop, "poll");
             if (!strncmp(loop, "idle-", 5)) serve_idle = loop[5];
+            if (!strcmp(loop, "defer")) serve_defer = 'w';
+            if (!strcmp(loop, "defer-accept")) serve_defer = 'a';
         }
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
         {
@@ -1270,7 +1323,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (requests_side >= 0) return count_requests(requests_side, conns);
-    if (serve_port) return serve(serve_port, serve_poll, serve_idle, serve_only, serve_seconds, serve_limit);
+    if (serve_port) return serve(serve_port, serve_poll, serve_idle, serve_defer, serve_only, serve_seconds, serve_limit);
     if (csv_name && !(csv = fopen(csv_name, "w")))
     {
         fprintf(stderr, "bench: cannot write %s\n", csv_name);

@@ -1,7 +1,9 @@
 /* The Linux side of the event-loop benchmark: CONCURRENCY connections at a time to
  * 127.0.0.1:PORT, each sending one request and reading the response to its end (the server
  * closes; no keep-alive), for SECONDS.  Prints "requests N seconds S rate R errors E".
- *   bench-client PORT CONCURRENCY SECONDS
+ * With "close", each client ends its side as soon as it is connected, sending nothing (what the
+ * server sees of a client that closes at once), and still waits for the server's close.
+ *   bench-client PORT CONCURRENCY SECONDS [close]
  * Built with the host's cc by tools/bench-serve.sh. */
 
 #define _GNU_SOURCE
@@ -34,7 +36,7 @@ static double seconds_now(void)
 }
 
 static struct sockaddr_in target;
-static int ep;
+static int ep, closes;
 
 static int start(struct conn *c)
 {
@@ -63,9 +65,9 @@ int main(int argc, char **argv)
     struct epoll_event events[256];
     char buf[4096];
 
-    if (argc != 4)
+    if (argc != 4 && (argc != 5 || strcmp(argv[4], "close")))
     {
-        fprintf(stderr, "usage: bench-client PORT CONCURRENCY SECONDS\n");
+        fprintf(stderr, "usage: bench-client PORT CONCURRENCY SECONDS [close]\n");
         return 2;
     }
     memset(&target, 0, sizeof(target));
@@ -74,6 +76,7 @@ int main(int argc, char **argv)
     target.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     concurrency = atoi(argv[2]);
     seconds = atof(argv[3]);
+    closes = argc == 5;
     conns = calloc(concurrency, sizeof(*conns));
     ep = epoll_create1(0);
     begin = seconds_now();
@@ -90,7 +93,8 @@ int main(int argc, char **argv)
 
             if (!c->sent && (events[i].events & EPOLLOUT))
             {
-                if (send(c->fd, request, sizeof(request) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(request) - 1)
+                if (closes ? shutdown(c->fd, SHUT_WR) != 0 :
+                    send(c->fd, request, sizeof(request) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(request) - 1)
                     goto failed;
                 c->sent = 1;
                 struct epoll_event ev = { EPOLLIN, { .ptr = c } };
