@@ -1,13 +1,15 @@
 #!/bin/sh
-# The event-loop benchmark: bench.exe --serve runs a select (or WSAPoll) server on each DLL,
-# ours on PORT and Wine's own on PORT+1, both up at once; real clients from the Linux side
-# (tools/bench/client.c, CLIENTS connections at a time, each a request and a response, no
-# keep-alive) measure them in alternating pairs.  So do they a blocking server that defers each
-# connection once and takes it with WSAAccept again or with accept(), with clients that wait
-# for the response and with clients that close at once.  Then, per accepted connection, the wineserver
-# requests of each server thread (WINEDEBUG=+server), for the loops and for each accept mode
-# of bench.exe (--requests), and the idle wake-ups of a process
-# blocked in accept, select or WSAPoll on a listener (context switches from /proc).
+# The server benchmark: bench.exe --serve runs the same server on each DLL, ours on PORT and
+# Wine's own on PORT+1, both up at once; real clients from the Linux side (tools/bench/client.c,
+# CLIENTS connections at a time, each a request and a response, no keep-alive) measure them in
+# alternating pairs.  The servers: a select and a WSAPoll event loop; a blocking accept; and a
+# blocking server that defers each connection once and takes it with WSAAccept again or with
+# accept().  Those three with clients that wait for the response and with clients that close
+# at once: the blocking accept is what the deferring servers would serve if deferring cost
+# nothing.  Then, per accepted connection, the wineserver requests of each server thread
+# (WINEDEBUG=+server), for each server and each accept mode of bench.exe (--requests), and
+# the idle wake-ups of a process blocked in accept, select or WSAPoll on a listener (context
+# switches from /proc).
 # Not part of the test run: run it alone, on an otherwise idle machine.
 #   tools/bench-serve.sh [BUILD_DIR] [--pairs N] [--seconds S] [--clients N] [--csv FILE]
 set -e
@@ -60,8 +62,8 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 echo "machine: $(nproc) cores, $(wine --version), x64, $clients clients, $pairs pairs of $seconds s"
 [ -n "$csv" ] && echo "metric,unit,ours,platform,ratio" > "$csv"
 # Each server: the loop bench.exe runs, the kind of client ("close": closes at once), its name.
-servers="select,,select poll,,poll defer,,defer defer,close,defer_closed defer-accept,,defer_accept
-defer-accept,close,defer_accept_closed"
+servers="select,,select poll,,poll accept,,accept accept,close,accept_closed defer,,defer
+defer,close,defer_closed defer-accept,,defer_accept defer-accept,close,defer_accept_closed"
 parse() { loop=${1%%,*} kind=${1#*,}; name=${kind#*,} kind=${kind%%,*}; }
 for server in $servers; do
     parse "$server"

@@ -978,7 +978,8 @@ struct server_thread
     u_short port;
     BOOL poll;
     int idle;               /* 0, or the idle wait to sit in: 'a'ccept, 's'elect, 'p'oll */
-    int defer;              /* 0, or a blocking deferral loop: CF_DEFER, then 'w'SAAccept or 'a'ccept */
+    int defer;              /* 0, or a blocking listener: plain accept ('n'), or CF_DEFER, then
+                             * 'w'SAAccept or 'a'ccept */
     LONG served, limit;     /* limit: stop after this many connections (0: never) */
     ULONGLONG deadline;
 };
@@ -1116,8 +1117,10 @@ static void serve_blocking(const struct ws2_api *api, SOCKET a)
 }
 
 /* A blocking listener whose condition function defers each connection once; the deferred one
- * is then taken by WSAAccept again or by accept(): the front's own work, measured from outside. */
-static void defer_loop(struct server_thread *t, SOCKET l)
+ * is then taken by WSAAccept again or by accept(): the front's own work, measured from outside.
+ * With no deferral ('n') every connection is taken by accept(): what the deferring servers
+ * would serve if deferring cost nothing. */
+static void blocking_loop(struct server_thread *t, SOCKET l)
 {
     const struct ws2_api *api = &t->side->api;
     u_long off = 0;
@@ -1127,7 +1130,7 @@ static void defer_loop(struct server_thread *t, SOCKET l)
     api->p_ioctlsocket(l, FIONBIO, &off);
     while (GetTickCount64() < t->deadline && (!t->limit || t->served < t->limit))
     {
-        if (deferred && t->defer == 'a')
+        if (t->defer == 'n' || (deferred && t->defer == 'a'))
         {
             a = api->p_accept(l, NULL, NULL);
             deferred = 0;
@@ -1188,10 +1191,10 @@ static DWORD WINAPI server_thread(void *arg)
     if (l == INVALID_SOCKET) return 1;
     /* The thread id, as Wine's +server trace shows it: the script counts its requests. */
     printf("%s: listening on 127.0.0.1:%u (%s), thread %04lx\n", t->side->name, t->port,
-           t->idle ? "idle" : t->defer == 'a' ? "defer, then accept" : t->defer ? "defer, then WSAAccept" :
-           t->poll ? "WSAPoll loop" : "select loop", GetCurrentThreadId());
+           t->idle ? "idle" : t->defer == 'n' ? "blocking accept" : t->defer == 'a' ? "defer, then accept" :
+           t->defer ? "defer, then WSAAccept" : t->poll ? "WSAPoll loop" : "select loop", GetCurrentThreadId());
     if (t->idle) idle_loop(t, l);
-    else if (t->defer) defer_loop(t, l);
+    else if (t->defer) blocking_loop(t, l);
     else serve_loop(t, l);
     t->side->api.p_closesocket(l);
     return 0;
@@ -1248,7 +1251,7 @@ static int count_requests(int s, int conns)
 static void usage(void)
 {
     printf("usage: bench.exe [OURS_DLL] [--csv FILE] [--rounds N] [--conns N] [--long]\n"
-           "       bench.exe [OURS_DLL] --serve PORT [--loop select|poll|defer|defer-accept|\n"
+           "       bench.exe [OURS_DLL] --serve PORT [--loop select|poll|accept|defer|defer-accept|\n"
            "                 idle-accept|idle-select|idle-poll]\n"
            "                 [--only ours|platform] [--seconds N] [--limit N]\n"
            "       bench.exe [OURS_DLL] --requests ours|platform [--conns N]\n"
@@ -1257,8 +1260,9 @@ static void usage(void)
            "  --rounds N  rounds per side, %d or more (default 7)\n"
            "  --conns N   connections per accept pass (default 300)\n"
            "  --long      %d connections in the memory part instead of %d\n"
-           "  --serve     event-loop servers, ours on PORT, the platform on PORT+1, for\n"
-           "              clients from outside (tools/bench-serve.sh); --limit: connections each\n"
+           "  --serve     servers for clients from outside (tools/bench-serve.sh), ours on PORT,\n"
+           "              the platform on PORT+1: a select or WSAPoll loop, a blocking accept,\n"
+           "              one that defers first, or one idle; --limit: connections each\n"
            "  --requests  each accept mode once on one side, marked on stderr for a +server count\n",
            5, MEMORY_CONNS_LONG, MEMORY_CONNS);
 }
@@ -1291,8 +1295,14 @@ int main(int argc, char **argv)
             const char *loop = argv[++i];
             serve_poll = !strcmp(loop, "poll");
             if (!strncmp(loop, "idle-", 5)) serve_idle = loop[5];
+            if (!strcmp(loop, "accept")) serve_defer = 'n';
             if (!strcmp(loop, "defer")) serve_defer = 'w';
             if (!strcmp(loop, "defer-accept")) serve_defer = 'a';
+            if (!serve_poll && !serve_idle && !serve_defer && strcmp(loop, "select"))
+            {
+                usage();
+                return 2;
+            }
         }
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
         {
