@@ -435,21 +435,20 @@ static void fionbio_apc_on(SOCKET s, const char *what)
 
 static void test_fionbio(void)
 {
+    static void (*const checks[])(SOCKET, const char *) = { fionbio_on, fionbio_apc_on };
     SOCKET s;
+    unsigned int i;
 
     startup();
-    s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
-    fionbio_on(s, "socket");
-    closesocket(s);
-    s = tcp_listener(AF_INET, "127.0.0.1", 5);
-    fionbio_on(s, "listener");
-    closesocket(s);
-    s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
-    fionbio_apc_on(s, "socket");
-    closesocket(s);
-    s = tcp_listener(AF_INET, "127.0.0.1", 5);
-    fionbio_apc_on(s, "listener");
-    closesocket(s);
+    for (i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
+    {
+        s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+        checks[i](s, "socket");
+        closesocket(s);
+        s = tcp_listener(AF_INET, "127.0.0.1", 5);
+        checks[i](s, "listener");
+        closesocket(s);
+    }
     cleanup();
 }
 
