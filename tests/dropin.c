@@ -440,7 +440,7 @@ static void test_fionbio(void)
     unsigned int i;
 
     startup();
-    for (i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
+    for (i = 0; i < ARRAYSIZE(checks); i++)
     {
         s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
         checks[i](s, "socket");
