@@ -2015,10 +2015,242 @@ static void test_I2(void)
     server_down(&srv);
 }
 
+/* ------------------------------------------------------------------------------------ */
+/* One socket, many handles: the queue is the socket's, whichever handle or process asks.  */
+
+/* A handle of L made the way the platform makes one for another process, in this one. */
+static SOCKET duplicate_socket(SOCKET l)
+{
+    WSAPROTOCOL_INFOW info;
+    SOCKET s;
+
+    ok(!WSADuplicateSocketW(l, GetCurrentProcessId(), &info), "WSADuplicateSocketW failed: %d\n", WSAGetLastError());
+    s = WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, &info, 0, WSA_FLAG_OVERLAPPED);
+    ok(s != INVALID_SOCKET, "WSASocketW(FROM_PROTOCOL_INFO) failed: %d\n", WSAGetLastError());
+    return s;
+}
+
+static SOCKET duplicate_handle(SOCKET l)
+{
+    HANDLE copy = NULL;
+
+    ok(DuplicateHandle(GetCurrentProcess(), (HANDLE)l, GetCurrentProcess(), &copy, 0, FALSE, DUPLICATE_SAME_ACCESS),
+       "DuplicateHandle failed: %lu\n", GetLastError());
+    return (SOCKET)copy;
+}
+
+/* D3 through other handles of the listener: a connection deferred through one is taken first
+ * through another, by accept, by WSAAccept, made non-blocking through a third. */
+/* A DuplicateHandle copy: Wine 8.0's closesocket refuses a handle its ws2_32 did not make. */
+static void close_copy(SOCKET s)
+{
+    if (closesocket(s)) ok(CloseHandle((HANDLE)s), "cannot close the copy: %lu\n", GetLastError());
+}
+
+static void test_D3_handles(void)
+{
+    SOCKET l, l2, l3, c1, c2, c3, a;
+    u_long on = 1;
+
+    startup();
+    l = tcp_listener(AF_INET, "127.0.0.1", 8);
+    l2 = duplicate_socket(l);
+    l3 = duplicate_handle(l);
+    ok(!ioctlsocket(l3, FIONBIO, &on), "FIONBIO through a duplicated handle failed: %d\n", WSAGetLastError());
+    c1 = tcp_connect(l);
+    wait_pending(l, 1000);
+    expect_error(wsa_accept(l, CF_DEFER), WSATRY_AGAIN, "CF_DEFER through the first handle");
+    ok(port_of(&rec.caller) == local_port(c1), "offered %s first\n", addr_str(&rec.caller));
+    ok(readable(l2, 0), "E1: the WSADuplicateSocket handle is not readable while a connection is deferred\n");
+    c2 = tcp_connect(l);
+    c3 = tcp_connect(l);
+    wait_pending(l, 1000);
+    a = accept(l2, NULL, NULL);
+    ok(same_connection(a, c1), "a non-blocking accept through the WSADuplicateSocket handle gave %#Ix, error %d, "
+       "not the deferred connection\n", (ULONG_PTR)a, WSAGetLastError());
+    if (a != INVALID_SOCKET) closesocket(a);
+
+    expect_error(wsa_accept(l2, CF_DEFER), WSATRY_AGAIN, "CF_DEFER through the second handle");
+    ok(port_of(&rec.caller) == local_port(c2), "offered %s second\n", addr_str(&rec.caller));
+    a = wsa_accept(l3, CF_ACCEPT);
+    ok(same_connection(a, c2), "WSAAccept through the DuplicateHandle handle gave %#Ix, error %d, not the "
+       "deferred connection\n", (ULONG_PTR)a, WSAGetLastError());
+    ok(rec.calls == 1 && port_of(&rec.caller) == local_port(c2), "the condition function was offered %s\n",
+       addr_str(&rec.caller));
+    if (a != INVALID_SOCKET) closesocket(a);
+
+    a = accept(l, NULL, NULL);
+    ok(same_connection(a, c3), "the connection behind the deferred ones was lost\n");
+    if (a != INVALID_SOCKET) closesocket(a);
+    closesocket(c1);
+    closesocket(c2);
+    closesocket(c3);
+    close_copy(l3);
+    closesocket(l2);
+    closesocket(l);
+    cleanup();
+}
+
+/* E5 with several handles: closing one handle leaves the socket, its deferred connection
+ * included, to the others; closing the last one ends it. */
+static void test_E5_handles(void)
+{
+    SOCKET l, l2, l3, c, a;
+    int state;
+
+    startup();
+    l = tcp_listener(AF_INET6, "::1", 8);
+    l2 = duplicate_socket(l);
+    l3 = duplicate_handle(l);
+    c = tcp_connect(l);
+    wait_pending(l, 1000);
+    expect_error(wsa_accept(l3, CF_DEFER), WSATRY_AGAIN, "CF_DEFER through the DuplicateHandle copy");
+    close_copy(l3);
+    ok(peer_state(c, 200) == PEER_OPEN, "closing the copy ended the deferred connection\n");
+    expect_error(wsa_accept(l, CF_DEFER), WSATRY_AGAIN, "CF_DEFER through the first handle");
+    ok(rec.calls == 1 && port_of(&rec.caller) == local_port(c), "the deferred connection was not offered again (%s)\n",
+       addr_str(&rec.caller));
+    closesocket(l);
+    ok(peer_state(c, 200) == PEER_OPEN, "closing the first handle ended the deferred connection\n");
+    a = accept(l2, NULL, NULL);
+    ok(same_connection(a, c), "the last handle did not get the deferred connection: %#Ix, error %d\n", (ULONG_PTR)a,
+       WSAGetLastError());
+    if (a != INVALID_SOCKET) closesocket(a);
+    closesocket(c);
+
+    c = tcp_connect(l2);
+    wait_pending(l2, 1000);
+    expect_error(wsa_accept(l2, CF_DEFER), WSATRY_AGAIN, "CF_DEFER through the last handle");
+    closesocket(l2);
+    state = peer_state(c, 2000);
+    ok(state == PEER_FIN || state == PEER_RESET, "closing the last handle left the deferred connection open (%d)\n", state);
+    closesocket(c);
+    cleanup();
+}
+
+/* The child's side of D3_process: the listener arrives by inheritance or WSADuplicateSocket;
+ * a non-blocking accept takes the connection the parent deferred, then a blocking accept,
+ * after select reported the listener readable, the next one.  Each gets a byte to tell. */
+static void d3_child(void)
+{
+    char value[MAX_PATH];
+    WSAPROTOCOL_INFOW info;
+    SOCKET l, a;
+    u_long mode = 1;
+    HANDLE file;
+    DWORD got = 0;
+
+    startup();
+    GetEnvironmentVariableA("WS2_CHILD_LISTENER", value, sizeof(value));
+    if (!strncmp(value, "file:", 5))
+    {
+        file = CreateFileA(value + 5, GENERIC_READ, 0, NULL, OPEN_EXISTING, 0, NULL);
+        ok(file != INVALID_HANDLE_VALUE && ReadFile(file, &info, sizeof(info), &got, NULL) && got == sizeof(info),
+           "cannot read the protocol info\n");
+        CloseHandle(file);
+        l = WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, &info, 0, WSA_FLAG_OVERLAPPED);
+    }
+    else l = (SOCKET)_strtoui64(value, NULL, 16);
+    ok(!ioctlsocket(l, FIONBIO, &mode), "FIONBIO on %#Ix failed: %d\n", (ULONG_PTR)l, WSAGetLastError());
+    a = accept(l, NULL, NULL);
+    ok(a != INVALID_SOCKET, "a non-blocking accept in the child failed: %d\n", WSAGetLastError());
+    if (a != INVALID_SOCKET)
+    {
+        send(a, "1", 1, 0);
+        closesocket(a);
+    }
+    mode = 0;
+    ok(!ioctlsocket(l, FIONBIO, &mode), "FIONBIO off failed: %d\n", WSAGetLastError());
+    ok(readable(l, 5000), "select in the child did not report the listener readable\n");
+    a = accept(l, NULL, NULL);
+    ok(a != INVALID_SOCKET, "a blocking accept in the child failed: %d\n", WSAGetLastError());
+    if (a != INVALID_SOCKET)
+    {
+        send(a, "2", 1, 0);
+        closesocket(a);
+    }
+    closesocket(l);
+    cleanup();
+}
+
+static BOOL got_byte(SOCKET c, char expected)
+{
+    char byte = 0;
+
+    return peer_state(c, 5000) == PEER_DATA && recv(c, &byte, 1, 0) == 1 && byte == expected;
+}
+
+static void d3_process(BOOL inherit)
+{
+    char **argv, cmdline[MAX_PATH + 64], value[MAX_PATH], path[MAX_PATH];
+    STARTUPINFOA si = { sizeof(si) };
+    PROCESS_INFORMATION pi;
+    WSAPROTOCOL_INFOW info;
+    SOCKET l, c1, c2;
+    DWORD code = 1, written;
+    HANDLE file;
+
+    winetest_get_mainargs(&argv);
+    startup();
+    l = tcp_listener(AF_INET, "127.0.0.1", 8);
+    c1 = tcp_connect(l);
+    c2 = tcp_connect(l);
+    wait_pending(l, 1000);
+    expect_error(wsa_accept(l, CF_DEFER), WSATRY_AGAIN, "CF_DEFER in the parent");
+    ok(port_of(&rec.caller) == local_port(c1), "offered %s first\n", addr_str(&rec.caller));
+
+    GetTempPathA(sizeof(path), path);
+    strcat(path, "ws2_d3_child.bin");
+    if (inherit)
+    {
+        ok(SetHandleInformation((HANDLE)l, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT), "cannot make it inheritable\n");
+        snprintf(value, sizeof(value), "%llx", (unsigned long long)l);
+    }
+    else snprintf(value, sizeof(value), "file:%s", path);
+    SetEnvironmentVariableA("WS2_CHILD_LISTENER", value);
+    snprintf(cmdline, sizeof(cmdline), "\"%s\" %s D3_child", argv[0], winetest_unit);
+    ok(CreateProcessA(NULL, cmdline, NULL, NULL, inherit, CREATE_SUSPENDED, NULL, NULL, &si, &pi),
+       "cannot start the child\n");
+    SetEnvironmentVariableA("WS2_CHILD_LISTENER", NULL);
+    if (!inherit)
+    {
+        ok(!WSADuplicateSocketW(l, pi.dwProcessId, &info), "WSADuplicateSocketW failed: %d\n", WSAGetLastError());
+        file = CreateFileA(path, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, 0, NULL);
+        ok(WriteFile(file, &info, sizeof(info), &written, NULL), "cannot write the protocol info\n");
+        CloseHandle(file);
+    }
+    ResumeThread(pi.hThread);
+    ok(got_byte(c1, '1'), "the child's non-blocking accept did not take the deferred connection\n");
+    ok(got_byte(c2, '2'), "the child's blocking accept did not take the next connection\n");
+    ok(WaitForSingleObject(pi.hProcess, 10000) == WAIT_OBJECT_0, "the child did not end\n");
+    GetExitCodeProcess(pi.hProcess, &code);
+    ok(!code, "the child failed (%lu)\n", code);
+    CloseHandle(pi.hProcess);
+    CloseHandle(pi.hThread);
+    if (!inherit) DeleteFileA(path);
+    closesocket(c1);
+    closesocket(c2);
+    closesocket(l);
+    cleanup();
+}
+
+/* A3 and D3 across processes: an inherited listener is a socket to accept on, and the
+ * connection the parent deferred is the first the child takes. */
+static void test_D3_inherited(void)
+{
+    d3_process(TRUE);
+}
+
+static void test_D3_process(void)
+{
+    d3_process(FALSE);
+}
+
 START_TEST(accept)
 {
     if (!ws2_bind()) return;
     if (GetEnvironmentVariableA("WS2_H2_PORT", NULL, 0)) subtest("H2_client", h2_client);
+    if (GetEnvironmentVariableA("WS2_CHILD_LISTENER", NULL, 0)) subtest("D3_child", d3_child);
     subtest("A1", test_A1);
     subtest("A2", test_A2);
     subtest("A3", test_A3);
@@ -2047,6 +2279,9 @@ START_TEST(accept)
     subtest("D1", test_D1);
     subtest("D2", test_D2);
     subtest("D3", test_D3);
+    subtest("D3_handles", test_D3_handles);
+    subtest("D3_inherited", test_D3_inherited);
+    subtest("D3_process", test_D3_process);
     subtest("D4", test_D4);
     subtest("D5", test_D5);
     subtest("E1", test_E1);
@@ -2056,6 +2291,7 @@ START_TEST(accept)
     subtest("E3_queued", test_E3_queued);
     subtest("E4", test_E4);
     subtest("E5", test_E5);
+    subtest("E5_handles", test_E5_handles);
     subtest("E6", test_E6);
     subtest("F1", test_F1);
     subtest("F2", test_F2);

@@ -25,7 +25,7 @@
     F(WSAEnumNetworkEvents) F(WSAEventSelect) F(WSAGetLastError) F(WSAIoctl) F(WSAIsBlocking) \
     F(WSAPoll) F(WSASetBlockingHook) F(WSASetLastError) F(WSAStartup) F(WSAUnhookBlockingHook) \
     F(getaddrinfo) F(freeaddrinfo) F(WSARecv) F(WSASend) F(WSAGetOverlappedResult) \
-    F(__WSAFDIsSet) F(WSASocketW)
+    F(__WSAFDIsSet) F(WSASocketW) F(WSADuplicateSocketW)
 
 struct ws2_api
 {
@@ -83,6 +83,7 @@ HMODULE ws2_load_platform(void);
 #define WSAGetOverlappedResult ws2->p_WSAGetOverlappedResult
 #define __WSAFDIsSet ws2->p___WSAFDIsSet
 #define WSASocketW ws2->p_WSASocketW
+#define WSADuplicateSocketW ws2->p_WSADuplicateSocketW
 
 /* helpers.c */
 void startup(void);

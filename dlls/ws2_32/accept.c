@@ -12,12 +12,26 @@ static int address_size(int family)
     return family == AF_INET6 ? sizeof(SOCKADDR_IN6) : sizeof(SOCKADDR_IN);
 }
 
+/* The type of S and whether it listens.  Wine 8.0's ws2_32 refuses getsockopt on a socket it
+ * did not make in this process (an inherited one) but accepts on it: the server is asked. */
+static int classify(SOCKET s, int *type, BOOL *listening)
+{
+    int len = sizeof(*listening), error = socket_type(s, type);
+
+    *listening = FALSE;
+    if (error == WSAENOTSOCK) return wine_afd_socket_info(s, type, listening);
+    if (error) return error;
+    if (*type == SOCK_STREAM && PLATFORM(getsockopt)(s, SOL_SOCKET, SO_ACCEPTCONN, (char *)listening, &len))
+        *listening = FALSE;
+    return 0;
+}
+
 /* A3-A5: S must be a listening stream socket. */
 static int get_listener(SOCKET s, struct sockstate **out)
 {
     struct sockstate *st = sockstate_get(s);
-    BOOL listening = FALSE;
-    int type, error, len = sizeof(listening);
+    BOOL listening;
+    int type, error;
 
     if (st && st->listening && !st->closed)
     {
@@ -25,13 +39,18 @@ static int get_listener(SOCKET s, struct sockstate **out)
         return 0;
     }
     if (st) sockstate_release(st);
-    if ((error = socket_type(s, &type))) return error;
+    if ((error = classify(s, &type, &listening))) return error;
     if (type != SOCK_STREAM) return WSAEOPNOTSUPP;
-    if (PLATFORM(getsockopt)(s, SOL_SOCKET, SO_ACCEPTCONN, (char *)&listening, &len) || !listening)
-        return WSAEINVAL;
-    /* Listening without our listen(), e.g. inherited from another process: adopt it. */
+    if (!listening) return WSAEINVAL;
+    /* Listening without our listen() on this handle: another handle of a socket the front
+     * knows (a duplicate), or one from another process.  Adopt it. */
+    if ((st = sockstate_same_socket(s)))
+    {
+        *out = st;
+        return 0;
+    }
     if (!(st = sockstate_get_or_create(s))) return WSAENOBUFS;
-    if ((error = listener_init(st)))
+    if ((error = listener_init(st, s)))
     {
         sockstate_release(st);
         return error;
@@ -108,11 +127,33 @@ static int reset_before_accept(SOCKET s)
     return WSAECONNRESET;
 }
 
+/* Accepts run side by side (the lock shared), but never while the front's registration
+ * changes, and never once a close has begun, so that the platform closes a listener with no
+ * accept of it in flight.  (Wine 8.0's server aborts when a listener goes away while an accept
+ * of it completes and another connection arrives.)  While the server holds the front's
+ * deferred connection, one at a time (exclusive): the server gives it to the first accept it
+ * sees, and that one alone may claim it.  TRUE when exclusive. */
+static BOOL accept_lock(struct sockstate *st)
+{
+    AcquireSRWLockShared(&st->lock);
+    if (!st->platform_deferred) return FALSE;
+    ReleaseSRWLockShared(&st->lock);
+    AcquireSRWLockExclusive(&st->lock);
+    return TRUE;
+}
+
+static void accept_unlock(struct sockstate *st, BOOL exclusive)
+{
+    if (exclusive) ReleaseSRWLockExclusive(&st->lock);
+    else ReleaseSRWLockShared(&st->lock);
+}
+
 /* WANT_PEER: the peer's address is asked for only when someone will read it (it costs Wine a
  * request); a connection taken without it has peer_len 0. */
-static int platform_accept(struct sockstate *st, struct held_conn **out, BOOL want_peer)
+static int platform_accept(struct sockstate *st, SOCKET s, struct held_conn **out, BOOL want_peer)
 {
     struct held_conn *conn;
+    BOOL exclusive;
     int error;
 
     if ((error = fault_check("accept"))) return error;
@@ -124,26 +165,22 @@ static int platform_accept(struct sockstate *st, struct held_conn **out, BOOL wa
         mem_free(conn);
         return WSANOTINITIALISED;
     }
-    /* Shared: accepts run side by side, but never while the front's registration changes, and
-     * never once a close has begun, so that the platform closes a listener with no accept of
-     * it in flight.  (Wine 8.0's server aborts when a listener goes away while an accept of it
-     * completes and another connection arrives.) */
-    AcquireSRWLockShared(&st->lock);
+    exclusive = accept_lock(st);
     conn->s = INVALID_SOCKET;
     if (st->closed) error = WSAEINTR;
     else
     {
-        conn->s = PLATFORM(accept)(st->s, want_peer ? (struct sockaddr *)&conn->peer : NULL,
+        conn->s = PLATFORM(accept)(s, want_peer ? (struct sockaddr *)&conn->peer : NULL,
                                    want_peer ? &conn->peer_len : NULL);
         error = conn->s == INVALID_SOCKET ? GetLastError() : 0;
     }
-    /* An accept that succeeded took the server's deferred connection, if it still had one. */
-    if (!error) InterlockedExchange(&st->platform_deferred, FALSE);
     conn->private_reg = st->private_reg;
     conn->app_reg = st->app_mask != 0;
     conn->options_version = st->options_version;
     conn->nonblocking = TRUE;
-    ReleaseSRWLockShared(&st->lock);
+    conn->deferred = conn->from_server = FALSE;
+    if (!error && exclusive) claim_server_deferral(st, conn);
+    accept_unlock(st, exclusive);
     platform_calls_end();
     if (!error && want_peer && !conn->peer_len) error = reset_before_accept(conn->s);
     if (error)
@@ -186,8 +223,6 @@ static int server_accepted(struct sockstate *st, struct wine_accept *wa, struct 
         mem_free(conn);
         return WSANOTINITIALISED;
     }
-    /* It took the server's deferred connection, if the server still had one. */
-    InterlockedExchange(&st->platform_deferred, FALSE);
     ret = wine_accept_adopt(wa, &conn->s);
     /* A connection its client reset before it was accepted: the reset accept's page names. */
     if (!ret && (ret = peer_address(conn, want_peer))) PLATFORM(closesocket)(conn->s);
@@ -198,10 +233,13 @@ static int server_accepted(struct sockstate *st, struct wine_accept *wa, struct 
         return ret;
     }
     AcquireSRWLockShared(&st->lock);
-    conn->nonblocking = !st->platform_blocking || st->mode_changes != mode_changes;
-    conn->private_reg = st->private_reg;
-    conn->app_reg = st->app_mask != 0;
-    conn->options_version = st->options_version;
+    if (!conn->from_server)
+    {
+        conn->nonblocking = !st->platform_blocking || st->mode_changes != mode_changes;
+        conn->private_reg = st->private_reg;
+        conn->app_reg = st->app_mask != 0;
+        conn->options_version = st->options_version;
+    }
     hold = st->held || error;
     closed = st->closed;
     ReleaseSRWLockShared(&st->lock);
@@ -220,6 +258,7 @@ static int server_accepted(struct sockstate *st, struct wine_accept *wa, struct 
     {
         silence(conn);
         conn->deferred = TRUE;
+        conn->from_server = FALSE;
         AcquireSRWLockExclusive(&st->lock);
         if (!(closed = st->closed)) held_push_back(st, conn);
         ReleaseSRWLockExclusive(&st->lock);
@@ -235,28 +274,33 @@ static int server_accepted(struct sockstate *st, struct wine_accept *wa, struct 
 /* Under Wine: one request, which the server of a blocking listener keeps until a connection
  * comes, while the thread waits as in any of its waits.  ERROR_RETRY: woken (a deferral, a
  * close, a switch to non-blocking) or something is held: look at the queue again. */
-static int server_accept(struct sockstate *st, struct held_conn **out, BOOL want_peer)
+static int server_accept(struct sockstate *st, SOCKET s, struct held_conn **out, BOOL want_peer)
 {
     struct wine_accept wa;
     struct held_conn *conn;
     LONG mode_changes;
+    BOOL exclusive;
     int error, wait_error = 0;
 
     if ((error = fault_check("accept"))) return error;
     if (st->platform_blocking && (error = fault_check("register"))) return error;
     if (!(wa.event = blocking_event()) || !(conn = mem_alloc(sizeof(*conn)))) return WSAENOBUFS;
+    wa.listener = s;
+    conn->deferred = conn->from_server = FALSE;
     fault_pause("pause");
     if (!platform_calls_begin())
     {
         mem_free(conn);
         return WSANOTINITIALISED;
     }
-    AcquireSRWLockShared(&st->lock);
+    exclusive = accept_lock(st);
     mode_changes = st->mode_changes;
     if (st->closed) error = WSAEINTR;
     else if (st->held) error = ERROR_RETRY;
-    else error = wine_accept_issue(st, &wa);
-    ReleaseSRWLockShared(&st->lock);
+    /* A deferral drains the accepts waiting in the server first: only one that completes at
+     * once can have been given the server's deferred connection. */
+    else if (!(error = wine_accept_issue(st, &wa)) && exclusive) claim_server_deferral(st, conn);
+    accept_unlock(st, exclusive);
     platform_calls_end();
     if (error == ERROR_IO_PENDING)
     {
@@ -382,7 +426,7 @@ static BOOL listener_wait_leave_alone(struct sockstate *st)
  * A lone waiter takes it off once woken, before it accepts.  A connection accepted under it
  * inherits it, and hand_out takes that off.  The wait ends only when it is woken: by the
  * platform, a deferral, a close, a switch to non-blocking or an APC. */
-static int take_connection(struct sockstate *st, struct held_conn **out, BOOL want_peer)
+static int take_connection(struct sockstate *st, SOCKET s, struct held_conn **out, BOOL want_peer)
 {
     BOOL waited = FALSE, registered = FALSE, closed;
     int error;
@@ -407,8 +451,15 @@ static int take_connection(struct sockstate *st, struct held_conn **out, BOOL wa
             }
             break;
         }
-        if (!st->wine_accept) error = platform_accept(st, out, want_peer);
-        else if ((error = server_accept(st, out, want_peer)) == ERROR_RETRY) continue;
+        if (!st->wine_accept) error = platform_accept(st, s, out, want_peer);
+        else if ((error = server_accept(st, s, out, want_peer)) == ERROR_RETRY) continue;
+        /* The deferred connection the server held for the front is checked as one it held. */
+        if (!error && (*out)->from_server && (error = held_alive(st, *out)))
+        {
+            held_close(*out, FALSE);
+            *out = NULL;
+            break;
+        }
         /* Under Wine a platform listener that did not block (its mode was set behind the
          * front's back) is waited for as elsewhere. */
         if (error != WSAEWOULDBLOCK || st->app_nonblocking) break;
@@ -445,10 +496,12 @@ static void silence(struct held_conn *conn)
     conn->app_reg = conn->private_reg = FALSE;
 }
 
-/* D3, D4, I2: back at the head of the queue, and any waiter woken to take it. */
-int hold_connection(struct sockstate *st, struct held_conn *conn)
+/* D3, D4, I2: back at the head of the queue, and any waiter woken to take it.  Under Wine the
+ * head of the queue is the server's deferral slot of the socket (through S): whichever handle
+ * of the socket accepts next, in this process or another, takes it. */
+int hold_connection(struct sockstate *st, SOCKET s, struct held_conn *conn)
 {
-    BOOL registered;
+    BOOL registered, in_server;
 
     if (!conn->deferred) silence(conn);
     conn->deferred = TRUE;
@@ -459,9 +512,11 @@ int hold_connection(struct sockstate *st, struct held_conn *conn)
         held_close(conn, FALSE);
         return WSAENOTSOCK;
     }
-    held_push_front(st, conn);
+    if (!(in_server = server_hold(st, s, conn))) held_push_front(st, conn);
     registered = st->waiters > 0;
     ReleaseSRWLockExclusive(&st->lock);
+    /* The server holds its own reference: the front's handle can go. */
+    if (in_server) held_release(conn);
     if (registered) SetEvent(st->ready);
     if (st->wine_accept) wine_accept_wake(st, FALSE);
     return 0;
@@ -519,13 +574,13 @@ static void replay_listener(struct sockstate *st, struct held_conn *conn)
 /* E2: accepting re-enables FD_ACCEPT, but the platform re-enables it on its own accepts only.
  * After a held connection went out, the front makes one: a connection it gets joins the end
  * of the held queue, and what is held is posted to the application's registration. */
-static void rearm_fd_accept(struct sockstate *st)
+static void rearm_fd_accept(struct sockstate *st, SOCKET s)
 {
     struct held_conn *conn;
     BOOL closed;
 
     if (!(st->app_mask & FD_ACCEPT)) return;
-    if (!platform_accept(st, &conn, TRUE))
+    if (!platform_accept(st, s, &conn, TRUE))
     {
         silence(conn);
         conn->deferred = TRUE;
@@ -554,11 +609,11 @@ static int set_mode(struct held_conn *conn, BOOL nonblocking)
 
 /* D1: the socket as the application expects it, the address, and FD_ACCEPT re-enabled.  A
  * socket that cannot be made so stays first in the queue. */
-static int hand_out(struct sockstate *st, struct held_conn *conn, struct sockaddr *addr, int *addrlen,
-                    SOCKET *out)
+static int hand_out(struct sockstate *st, SOCKET listener, struct held_conn *conn, struct sockaddr *addr,
+                    int *addrlen, SOCKET *out)
 {
     SOCKET s = conn->s;
-    BOOL deferred = conn->deferred, started = platform_calls_begin();
+    BOOL deferred = conn->deferred, from_server = conn->from_server, started = platform_calls_begin();
     int error = 0;
 
     if (started)
@@ -579,7 +634,7 @@ static int hand_out(struct sockstate *st, struct held_conn *conn, struct sockadd
             if (PLATFORM(getpeername)(s, (struct sockaddr *)&conn->peer, &conn->peer_len)) conn->peer_len = 0;
             platform_calls_end();
         }
-        hold_connection(st, conn);
+        hold_connection(st, listener, conn);
         return error;
     }
     if (addr && addrlen)
@@ -589,14 +644,15 @@ static int hand_out(struct sockstate *st, struct held_conn *conn, struct sockadd
     }
     mem_free(conn);
     /* The platform re-enables FD_ACCEPT on its own accepts only; this one it never saw. */
-    if (deferred) rearm_fd_accept(st);
+    if (deferred && !from_server) rearm_fd_accept(st, listener);
     *out = s;
     return 0;
 }
 
 /* C2-C10 and D1-D5.  The callback gets copies of the addresses, so what it does to its
  * buffers changes nothing of what the call returns; no lock is held while it runs. */
-static int decide(struct sockstate *st, struct held_conn *conn, LPCONDITIONPROC condition, DWORD_PTR data)
+static int decide(struct sockstate *st, SOCKET s, struct held_conn *conn, LPCONDITIONPROC condition,
+                  DWORD_PTR data)
 {
     SOCKADDR_STORAGE peer, local;
     WSABUF caller_id, callee_id, callee_data = { 0, NULL };
@@ -606,7 +662,7 @@ static int decide(struct sockstate *st, struct held_conn *conn, LPCONDITIONPROC 
     if (!conn->local_len && (error = local_address(st, conn)))
     {
         /* The connection left the platform's queue: it goes back at the head of ours. */
-        hold_connection(st, conn);
+        hold_connection(st, s, conn);
         return error;
     }
     peer = conn->peer;
@@ -623,7 +679,7 @@ static int decide(struct sockstate *st, struct held_conn *conn, LPCONDITIONPROC 
         held_close(conn, TRUE);
         return st->closed ? WSAENOTSOCK : WSAECONNREFUSED;
     }
-    if ((error = hold_connection(st, conn))) return error;
+    if ((error = hold_connection(st, s, conn))) return error;
     return ret == CF_DEFER ? WSATRY_AGAIN : WSAEINVAL;
 }
 
@@ -637,9 +693,9 @@ static SOCKET front_accept(SOCKET s, struct sockaddr *addr, int *addrlen,
 
     if ((error = front_entry()) || (error = get_listener(s, &st))) goto done;
     if ((error = check_args(st, addr, addrlen, condition))) goto done;
-    if ((error = take_connection(st, &conn, addr || condition))) goto done;
-    if (condition && (error = decide(st, conn, condition, data))) goto done;
-    error = hand_out(st, conn, addr, addrlen, &ret);
+    if ((error = take_connection(st, s, &conn, addr || condition))) goto done;
+    if (condition && (error = decide(st, s, conn, condition, data))) goto done;
+    error = hand_out(st, s, conn, addr, addrlen, &ret);
 
 done:
     if (st) sockstate_release(st);

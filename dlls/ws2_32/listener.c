@@ -9,10 +9,19 @@
  * non-blocking sockets still finds each one in a short chain. */
 #define BUCKETS 4096
 
+/* One handle of a socket: a socket with several handles in this process (a duplicate, an
+ * inherited copy) has one entry for each, all naming the same state. */
+struct entry
+{
+    struct entry *next;
+    SOCKET s;
+    struct sockstate *st;
+};
+
 struct bucket
 {
     SRWLOCK lock;
-    struct sockstate *head;
+    struct entry *head;
 };
 
 static struct bucket buckets[BUCKETS];
@@ -25,68 +34,209 @@ static struct bucket *bucket_of(SOCKET s)
     return &buckets[((ULONG_PTR)s >> 2) % BUCKETS];
 }
 
-static struct sockstate *find(struct bucket *b, SOCKET s)
+static struct entry *find(struct bucket *b, SOCKET s)
 {
-    struct sockstate *st;
+    struct entry *e;
 
-    for (st = b->head; st; st = st->next)
-        if (st->s == s) return st;
+    for (e = b->head; e; e = e->next)
+        if (e->s == s) return e;
     return NULL;
 }
 
 struct sockstate *sockstate_get(SOCKET s)
 {
     struct bucket *b = bucket_of(s);
-    struct sockstate *st;
+    struct sockstate *st = NULL;
+    struct entry *e;
 
     AcquireSRWLockShared(&b->lock);
-    if ((st = find(b, s))) InterlockedIncrement(&st->refs);
+    if ((e = find(b, s)))
+    {
+        st = e->st;
+        InterlockedIncrement(&st->refs);
+    }
     ReleaseSRWLockShared(&b->lock);
     return st;
 }
 
-struct sockstate *sockstate_get_or_create(SOCKET s)
+/* Adds S as a handle of ST, unless S has an entry already; the state found is returned with a
+ * reference for the caller.  Each entry holds a reference of its own. */
+static struct sockstate *add_entry(SOCKET s, struct sockstate *st, struct entry *fresh)
 {
     struct bucket *b = bucket_of(s);
-    struct sockstate *st, *fresh;
-
-    if ((st = sockstate_get(s))) return st;
-    if (!(fresh = mem_alloc(sizeof(*fresh)))) return NULL;
-    fresh->s = s;
-    fresh->refs = 2; /* the table's and the caller's */
-    InitializeSRWLock(&fresh->lock);
+    struct entry *e;
 
     AcquireSRWLockExclusive(&b->lock);
-    if ((st = find(b, s))) InterlockedIncrement(&st->refs);
+    if ((e = find(b, s))) st = e->st;
     else
     {
+        fresh->s = s;
+        fresh->st = st;
         fresh->next = b->head;
-        b->head = st = fresh;
+        b->head = fresh;
+        InterlockedIncrement(&st->refs);
+        InterlockedIncrement(&st->handles);
         fresh = NULL;
     }
+    InterlockedIncrement(&st->refs);
     ReleaseSRWLockExclusive(&b->lock);
     mem_free(fresh);
     return st;
 }
 
-/* Takes S's state out of the table once it is closed; the caller gets the table's reference. */
-struct sockstate *sockstate_remove(SOCKET s)
+struct sockstate *sockstate_get_or_create(SOCKET s)
+{
+    struct sockstate *st, *fresh;
+    struct entry *e;
+
+    if ((st = sockstate_get(s))) return st;
+    if (!(fresh = mem_alloc(sizeof(*fresh)))) return NULL;
+    if (!(e = mem_alloc(sizeof(*e))))
+    {
+        mem_free(fresh);
+        return NULL;
+    }
+    fresh->s = s;
+    fresh->refs = 1;
+    InitializeSRWLock(&fresh->lock);
+    st = add_entry(s, fresh, e);
+    sockstate_release(fresh);
+    return st;
+}
+
+/* S is another handle of the socket whose state is ST (a duplicate, an inherited copy). */
+struct sockstate *sockstate_alias(SOCKET s, struct sockstate *st)
+{
+    struct entry *e = mem_alloc(sizeof(*e));
+
+    return e ? add_entry(s, st, e) : NULL;
+}
+
+/* CompareObjectHandles: Windows 10 and Wine have it, older mingw-w64 import libraries not. */
+static BOOL (WINAPI *compare_handles)(HANDLE, HANDLE);
+static INIT_ONCE compare_once = INIT_ONCE_STATIC_INIT;
+
+static BOOL CALLBACK find_compare(INIT_ONCE *once, void *param, void **context)
+{
+    HMODULE kernelbase = GetModuleHandleW(L"kernelbase.dll");
+
+    if (kernelbase) compare_handles = (void *)GetProcAddress(kernelbase, "CompareObjectHandles");
+    return TRUE;
+}
+
+static BOOL same_address(const struct sockstate *st, const SOCKADDR_STORAGE *local)
+{
+    int len = local->ss_family == AF_INET6 ? sizeof(SOCKADDR_IN6) : sizeof(SOCKADDR_IN);
+
+    return st->family == local->ss_family && !memcmp(&st->local, local, len);
+}
+
+/* The state of the listening socket that S is another handle of, if the front knows it.  Only
+ * listeners bound where S is are compared: a server request each. */
+static struct sockstate *find_same_socket(SOCKET s, const SOCKADDR_STORAGE *local)
+{
+    struct sockstate *found = NULL;
+    unsigned int i;
+
+    InitOnceExecuteOnce(&compare_once, find_compare, NULL, NULL);
+    if (!compare_handles) return NULL;
+    for (i = 0; i < BUCKETS && !found; i++)
+    {
+        struct entry *e;
+        AcquireSRWLockShared(&buckets[i].lock);
+        for (e = buckets[i].head; e && !found; e = e->next)
+        {
+            if (e->s == s || !e->st->listening || e->st->closed || !same_address(e->st, local)) continue;
+            if (compare_handles((HANDLE)e->s, (HANDLE)s))
+            {
+                found = e->st;
+                InterlockedIncrement(&found->refs);
+            }
+        }
+        ReleaseSRWLockShared(&buckets[i].lock);
+    }
+    return found;
+}
+
+/* The state of the listener S is another handle of, if the front knows it: S's too from now. */
+struct sockstate *sockstate_same_socket(SOCKET s)
+{
+    SOCKADDR_STORAGE local;
+    int len = sizeof(local);
+    struct sockstate *st, *alias = NULL;
+
+    if (PLATFORM(getsockname)(s, (struct sockaddr *)&local, &len) || !(st = find_same_socket(s, &local)))
+        return NULL;
+    alias = sockstate_alias(s, st);
+    sockstate_release(st);
+    if (alias && (!alias->listening || alias->closed))
+    {
+        sockstate_release(alias);
+        alias = NULL;
+    }
+    return alias;
+}
+
+/* Takes S's entry out of the table, and with it the entry's reference. */
+static void remove_entry(SOCKET s, struct sockstate *st)
 {
     struct bucket *b = bucket_of(s);
-    struct sockstate **p, *st = NULL;
+    struct entry **p, *e = NULL;
 
     AcquireSRWLockExclusive(&b->lock);
     for (p = &b->head; *p; p = &(*p)->next)
     {
-        if ((*p)->s == s && (*p)->closed)
+        if ((*p)->s == s && (*p)->st == st)
         {
-            st = *p;
-            *p = st->next;
+            e = *p;
+            *p = e->next;
             break;
         }
     }
     ReleaseSRWLockExclusive(&b->lock);
-    return st;
+    if (!e) return;
+    mem_free(e);
+    sockstate_release(st);
+}
+
+/* Before S is closed: when the socket has other handles here, S's entry goes and the socket
+ * lives on (TRUE); the platform calls of the state use one of the others from now on. */
+BOOL sockstate_drop_handle(struct sockstate *st, SOCKET s)
+{
+    SOCKET other = INVALID_SOCKET;
+    unsigned int i;
+
+    AcquireSRWLockExclusive(&st->lock);
+    if (st->handles > 1 && !st->closed)
+    {
+        for (i = 0; i < BUCKETS && other == INVALID_SOCKET; i++)
+        {
+            struct entry *e;
+            AcquireSRWLockShared(&buckets[i].lock);
+            for (e = buckets[i].head; e; e = e->next)
+                if (e->st == st && e->s != s) other = e->s;
+            ReleaseSRWLockShared(&buckets[i].lock);
+        }
+    }
+    if (other != INVALID_SOCKET)
+    {
+        InterlockedDecrement(&st->handles);
+        if (st->s == s) st->s = other;
+    }
+    ReleaseSRWLockExclusive(&st->lock);
+    if (other == INVALID_SOCKET) return FALSE;
+    remove_entry(s, st);
+    return TRUE;
+}
+
+/* Takes S's entry out of the table once its socket is closed. */
+void sockstate_remove(SOCKET s)
+{
+    struct sockstate *st = sockstate_get(s);
+
+    if (!st) return;
+    if (st->closed) remove_entry(s, st);
+    sockstate_release(st);
 }
 
 void sockstate_release(struct sockstate *st)
@@ -138,6 +288,18 @@ void held_close(struct held_conn *conn, BOOL abort)
     mem_free(conn);
 }
 
+/* Lets go of the front's handle of a connection the server holds now; after the last
+ * WSACleanup the platform closed it already. */
+void held_release(struct held_conn *conn)
+{
+    if (platform_calls_begin())
+    {
+        PLATFORM(closesocket)(conn->s);
+        platform_calls_end();
+    }
+    mem_free(conn);
+}
+
 /* Marks a state closed, wakes its waiters and closes what it held (the peers see an orderly
  * end).  Consumes a reference: the caller's, or the table's once it is removed. */
 void sockstate_close(struct sockstate *st)
@@ -146,6 +308,8 @@ void sockstate_close(struct sockstate *st)
 
     AcquireSRWLockExclusive(&st->lock);
     st->closed = TRUE;
+    /* What the server holds goes with the socket's last handle. */
+    forget_server_deferral(st);
     while ((conn = held_pop(st)))
     {
         conn->next = list;
@@ -162,6 +326,7 @@ void sockstate_close(struct sockstate *st)
     sockstate_release(st);
 }
 
+/* The last WSACleanup: every state goes, with what it held. */
 void sockstate_close_all(void)
 {
     unsigned int i;
@@ -169,17 +334,20 @@ void sockstate_close_all(void)
     for (i = 0; i < BUCKETS; i++)
     {
         struct bucket *b = &buckets[i];
-        struct sockstate *st;
+        struct entry *e;
 
         AcquireSRWLockExclusive(&b->lock);
-        st = b->head;
+        e = b->head;
         b->head = NULL;
         ReleaseSRWLockExclusive(&b->lock);
-        while (st)
+        while (e)
         {
-            struct sockstate *next = st->next;
-            sockstate_close(st);
-            st = next;
+            struct entry *next = e->next;
+            struct sockstate *st = e->st;
+            mem_free(e);
+            if (!InterlockedDecrement(&st->handles)) sockstate_close(st);
+            else sockstate_release(st);
+            e = next;
         }
     }
 }
@@ -187,7 +355,7 @@ void sockstate_close_all(void)
 /* Tells the application's registration about a connection the front holds (FD_ACCEPT). */
 void notify_fd_accept(struct sockstate *st)
 {
-    if (!st->held || !(st->app_mask & FD_ACCEPT)) return;
+    if (!sockstate_holds(st) || !(st->app_mask & FD_ACCEPT)) return;
     if (st->app_event)
     {
         st->fd_accept_owed = TRUE;

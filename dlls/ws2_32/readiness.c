@@ -11,7 +11,7 @@ static BOOL holds_connection(SOCKET s)
 
     if (st)
     {
-        ret = st->held != NULL;
+        ret = sockstate_holds(st);
         sockstate_release(st);
     }
     return ret;

@@ -16,7 +16,7 @@ static BOOL is_wildcard(const SOCKADDR_STORAGE *addr)
  * as the application's does, so that a blocking accept waits in the server; elsewhere it never
  * blocks, so that every wait is ours.  Done on every listen, so a state left by a handle closed
  * behind our back is made right. */
-int listener_init(struct sockstate *st)
+int listener_init(struct sockstate *st, SOCKET s)
 {
     SOCKADDR_STORAGE local;
     int len = sizeof(local);
@@ -25,8 +25,8 @@ int listener_init(struct sockstate *st)
     HANDLE ready = NULL;
 
     if (!st->ready && !(ready = CreateEventW(NULL, FALSE, FALSE, NULL))) return WSAENOBUFS;
-    if (PLATFORM(getsockname)(st->s, (struct sockaddr *)&local, &len) ||
-        PLATFORM(ioctlsocket)(st->s, FIONBIO, &nonblocking))
+    if (PLATFORM(getsockname)(s, (struct sockaddr *)&local, &len) ||
+        PLATFORM(ioctlsocket)(s, FIONBIO, &nonblocking))
     {
         int error = GetLastError();
         if (ready) CloseHandle(ready);
@@ -58,10 +58,17 @@ int WSAAPI listen(SOCKET s, int backlog)
     if (error) return fail_int(error);
     if (PLATFORM(listen)(s, backlog)) return fail_int(platform_error(s));
     if (!(st = sockstate_get_or_create(s))) return fail_int(WSAENOBUFS);
-    error = listener_init(st);
+    error = listener_init(st, s);
     sockstate_release(st);
     TRACE("socket %#Ix, backlog %d, error %d", (ULONG_PTR)s, backlog, error);
     return error ? fail_int(error) : 0;
+}
+
+static BOOL platform_owns(SOCKET s)
+{
+    int type;
+
+    return socket_type(s, &type) != WSAENOTSOCK;
 }
 
 int WSAAPI closesocket(SOCKET s)
@@ -70,12 +77,32 @@ int WSAAPI closesocket(SOCKET s)
     int error = front_entry(), ret;
 
     if (error) return fail_int(error);
-    /* B4, E5: waiters wake with WSAEINTR and held connections end before the socket goes.  The
-     * state leaves the table only after the platform socket: an accept racing with the close
-     * must find it closed, not adopt the dying listener and hold a connection nobody ends. */
-    if ((st = sockstate_get(s))) sockstate_close(st);
+    if ((st = sockstate_get(s)))
+    {
+        /* One handle of several: the socket, its queue and its state live on. */
+        if (sockstate_drop_handle(st, s))
+        {
+            sockstate_release(st);
+            return PLATFORM(closesocket)(s);
+        }
+        /* Wine 8.0's ws2_32 closes only sockets it made here (not a DuplicateHandle or an
+         * inherited copy): what it refuses stays open, and so does the front's view of it. */
+        if (st->listening && !platform_owns(s))
+        {
+            sockstate_release(st);
+            return PLATFORM(closesocket)(s);
+        }
+        /* Another process may hold a handle of it: under Wine a held connection waits in the
+         * server, which closes it with the socket's last handle (E5). */
+        hold_in_server(st, s);
+        /* B4, E5: waiters wake with WSAEINTR and held connections end before the socket goes.
+         * The state leaves the table only after the platform socket: an accept racing with
+         * the close must find it closed, not adopt the dying listener and hold a connection
+         * nobody ends. */
+        sockstate_close(st);
+    }
     ret = PLATFORM(closesocket)(s);
-    if ((st = sockstate_remove(s))) sockstate_release(st);
+    sockstate_remove(s);
     return ret;
 }
 
@@ -286,12 +313,18 @@ static BOOL imported(DWORD service_flags4)
     return service_flags4 == 0xff00ff00 && wine_afd_available();
 }
 
-static SOCKET note_socket(SOCKET s, BOOL sync_io)
+static SOCKET note_socket(SOCKET s, BOOL sync_io, BOOL dup)
 {
     struct sockstate *st;
 
-    if (s == INVALID_SOCKET || !sync_io) return s;
-    if ((st = sockstate_get_or_create(s)))
+    if (s == INVALID_SOCKET || !(sync_io || dup)) return s;
+    /* Another handle of a listener the front knows shares its queue from the start (E1). */
+    if (dup && (st = sockstate_same_socket(s)))
+    {
+        sockstate_release(st);
+        return s;
+    }
+    if (sync_io && (st = sockstate_get_or_create(s)))
     {
         st->sync_io = TRUE;
         sockstate_release(st);
@@ -309,7 +342,8 @@ SOCKET WSAAPI WSASocketA(int family, int type, int protocol, WSAPROTOCOL_INFOA *
         return INVALID_SOCKET;
     }
     return note_socket(PLATFORM(WSASocketA)(family, type, protocol, info, group, flags),
-                       !(flags & WSA_FLAG_OVERLAPPED) || (info && imported(info->dwServiceFlags4)));
+                       !(flags & WSA_FLAG_OVERLAPPED) || (info && imported(info->dwServiceFlags4)),
+                       info && info->dwServiceFlags4 == 0xff00ff00);
 }
 
 SOCKET WSAAPI WSASocketW(int family, int type, int protocol, WSAPROTOCOL_INFOW *info, GROUP group, DWORD flags)
@@ -322,5 +356,6 @@ SOCKET WSAAPI WSASocketW(int family, int type, int protocol, WSAPROTOCOL_INFOW *
         return INVALID_SOCKET;
     }
     return note_socket(PLATFORM(WSASocketW)(family, type, protocol, info, group, flags),
-                       !(flags & WSA_FLAG_OVERLAPPED) || (info && imported(info->dwServiceFlags4)));
+                       !(flags & WSA_FLAG_OVERLAPPED) || (info && imported(info->dwServiceFlags4)),
+                       info && info->dwServiceFlags4 == 0xff00ff00);
 }

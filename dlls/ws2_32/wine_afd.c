@@ -7,6 +7,8 @@
 /* The server's requests on a socket handle, through NtDeviceIoControlFile. */
 #define WINE_AFD_ACCEPT CTL_CODE(FILE_DEVICE_NETWORK, 201, METHOD_BUFFERED, FILE_ANY_ACCESS)
 #define WINE_AFD_DEFER CTL_CODE(FILE_DEVICE_NETWORK, 217, METHOD_BUFFERED, FILE_ANY_ACCESS)
+#define WINE_AFD_GET_INFO CTL_CODE(FILE_DEVICE_NETWORK, 218, METHOD_BUFFERED, FILE_ANY_ACCESS)
+#define WINE_AFD_GET_ACCEPTCONN CTL_CODE(FILE_DEVICE_NETWORK, 219, METHOD_BUFFERED, FILE_ANY_ACCESS)
 
 #define STATUS_PENDING_ ((LONG)0x00000103)
 #define STATUS_CANCELLED_ ((LONG)0xc0000120)
@@ -45,6 +47,24 @@ BOOL wine_afd_defer(SOCKET listener, SOCKET conn)
 
     return wine_afd_available() &&
            !wine_ioctl((HANDLE)listener, NULL, NULL, NULL, &io, WINE_AFD_DEFER, &handle, sizeof(handle), NULL, 0);
+}
+
+/* What the server knows of a socket handle the platform refuses: Wine 8.0's ws2_32 answers
+ * getsockopt only for sockets it made in this process, not for an inherited one, which its
+ * accept still serves.  0, or WSAENOTSOCK when the handle is no socket. */
+int wine_afd_socket_info(SOCKET s, int *type, BOOL *listening)
+{
+    struct { int family, type, protocol; } info;
+    ioctl_status io;
+    int accepting = 0;
+
+    if (!wine_afd_available() ||
+        wine_ioctl((HANDLE)s, NULL, NULL, NULL, &io, WINE_AFD_GET_INFO, NULL, 0, &info, sizeof(info)) ||
+        wine_ioctl((HANDLE)s, NULL, NULL, NULL, &io, WINE_AFD_GET_ACCEPTCONN, NULL, 0, &accepting, sizeof(accepting)))
+        return WSAENOTSOCK;
+    *type = info.type;
+    *listening = accepting != 0;
+    return 0;
 }
 
 /* An accepted handle becomes a socket of the platform's (which refuses handles it did not
@@ -117,7 +137,7 @@ static int accept_error(LONG status)
     }
 }
 
-/* Issues the accept.  Done with the listener's lock held shared, after its queue was seen
+/* Issues the accept, through WA->listener.  Done with the listener's lock held shared, after its queue was seen
  * empty and it open: a deferral or a close, which take it exclusively, cancel what is on the
  * list once they are done.  0 with WA->handle, ERROR_IO_PENDING (on the list), or an error. */
 int wine_accept_issue(struct sockstate *st, struct wine_accept *wa)
@@ -132,7 +152,7 @@ int wine_accept_issue(struct sockstate *st, struct wine_accept *wa)
     wa->next = st->accepts;
     st->accepts = wa;
     ReleaseSRWLockExclusive(&st->accepts_lock);
-    status = wine_ioctl((HANDLE)st->s, wa->event, NULL, NULL, (ioctl_status *)&wa->ov, WINE_AFD_ACCEPT,
+    status = wine_ioctl((HANDLE)wa->listener, wa->event, NULL, NULL, (ioctl_status *)&wa->ov, WINE_AFD_ACCEPT,
                         NULL, 0, &wa->handle, sizeof(wa->handle));
     if (status == STATUS_PENDING_) return ERROR_IO_PENDING;
     wine_accept_done(st, wa);
@@ -149,7 +169,7 @@ int wine_accept_wait(struct sockstate *st, struct wine_accept *wa)
         ;
     if (status_of(wa) == STATUS_PENDING_)
     {
-        CancelIoEx((HANDLE)st->s, &wa->ov);
+        CancelIoEx((HANDLE)wa->listener, &wa->ov);
         while (status_of(wa) == STATUS_PENDING_) WaitForSingleObject(wa->event, INFINITE);
     }
     wine_accept_done(st, wa);
@@ -194,10 +214,10 @@ void wine_accept_wake(struct sockstate *st, BOOL all)
     AcquireSRWLockShared(&st->accepts_lock);
     for (wa = st->accepts; wa; wa = wa->next)
     {
-        if (all) CancelIoEx((HANDLE)st->s, &wa->ov);
+        if (all) CancelIoEx((HANDLE)wa->listener, &wa->ov);
         last = wa;
     }
-    if (!all && last) CancelIoEx((HANDLE)st->s, &last->ov);
+    if (!all && last) CancelIoEx((HANDLE)last->listener, &last->ov);
     ReleaseSRWLockShared(&st->accepts_lock);
 }
 

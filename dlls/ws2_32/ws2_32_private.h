@@ -93,12 +93,14 @@ struct held_conn
     BOOL app_reg;       /* ... or the application's WSAEventSelect/WSAAsyncSelect one */
     LONG options_version;   /* the listener's options_version when the platform accepted it */
     BOOL nonblocking;   /* the platform socket's mode, as it came from the listener */
+    BOOL from_server;   /* the server held it for the front (deferral.c) */
 };
 
 /* An accept waiting in Wine's server (wine_afd.c), on the waiting thread's stack. */
 struct wine_accept
 {
     OVERLAPPED ov;      /* its first two fields are the request's status block */
+    SOCKET listener;    /* the handle it was issued through */
     ULONG handle;       /* the accepted socket, as the server names it */
     HANDLE event;
     DWORD thread;
@@ -107,8 +109,8 @@ struct wine_accept
 
 struct sockstate
 {
-    struct sockstate *next;
-    SOCKET s;
+    SOCKET s;                   /* a handle of the socket in this process (it may have several) */
+    volatile LONG handles;      /* how many: the table has an entry for each */
     LONG refs;
     SRWLOCK lock;
     BOOL closed;
@@ -127,7 +129,8 @@ struct sockstate
     UINT app_msg;
     LONG app_mask;
     BOOL fd_accept_owed;        /* FD_ACCEPT for WSAEnumNetworkEvents, posted by the front */
-    volatile LONG platform_deferred;    /* a deferred connection was handed to Wine's server */
+    volatile LONG platform_deferred;    /* a deferred connection waits in Wine's server */
+    struct held_conn server_held;       /* ... and what the front knew of it */
     volatile LONG options_version;  /* counts the application's setsockopt calls on it */
     BOOL sync_io;               /* made without WSA_FLAG_OVERLAPPED: its requests wait inside */
     BOOL wine_accept;           /* its accepts wait in Wine's server (wine_afd.c) */
@@ -141,7 +144,10 @@ struct sockstate
 extern volatile LONG ws2_listeners_holding;
 struct sockstate *sockstate_get(SOCKET s);
 struct sockstate *sockstate_get_or_create(SOCKET s);
-struct sockstate *sockstate_remove(SOCKET s);
+struct sockstate *sockstate_alias(SOCKET s, struct sockstate *st);
+struct sockstate *sockstate_same_socket(SOCKET s);
+BOOL sockstate_drop_handle(struct sockstate *st, SOCKET s);
+void sockstate_remove(SOCKET s);
 void sockstate_release(struct sockstate *st);
 void sockstate_close(struct sockstate *st);
 void sockstate_close_all(void);
@@ -149,15 +155,16 @@ void held_push_front(struct sockstate *st, struct held_conn *conn);
 void held_push_back(struct sockstate *st, struct held_conn *conn);
 struct held_conn *held_pop(struct sockstate *st);
 void held_close(struct held_conn *conn, BOOL abort);
+void held_release(struct held_conn *conn);
 void notify_fd_accept(struct sockstate *st);
 int socket_type(SOCKET s, int *type);
 int platform_error(SOCKET s);
 
 /* socket.c */
-int listener_init(struct sockstate *st);
+int listener_init(struct sockstate *st, SOCKET s);
 
 /* accept.c */
-int hold_connection(struct sockstate *st, struct held_conn *conn);
+int hold_connection(struct sockstate *st, SOCKET s, struct held_conn *conn);
 int listener_wait_register(struct sockstate *st);
 void listener_wait_unregister(struct sockstate *st);
 
@@ -167,6 +174,7 @@ void listener_wake(struct sockstate *st);
 extern volatile LONG ws2_sync_sockets;
 BOOL wine_afd_available(void);
 BOOL wine_afd_defer(SOCKET listener, SOCKET conn);
+int wine_afd_socket_info(SOCKET s, int *type, BOOL *listening);
 BOOL wine_accept_usable(const struct sockstate *st);
 int wine_accept_issue(struct sockstate *st, struct wine_accept *wa);
 int wine_accept_wait(struct sockstate *st, struct wine_accept *wa);
@@ -175,6 +183,13 @@ void wine_accept_done(struct sockstate *st, struct wine_accept *wa);
 void wine_accept_wake(struct sockstate *st, BOOL all);
 void wine_accept_drain(struct sockstate *st);
 int wine_accept_adopt(const struct wine_accept *wa, SOCKET *out);
+
+/* deferral.c: under Wine a deferred connection waits in the server's slot of its socket. */
+BOOL server_hold(struct sockstate *st, SOCKET s, struct held_conn *conn);
+void claim_server_deferral(struct sockstate *st, struct held_conn *conn);
+BOOL forget_server_deferral(struct sockstate *st);
+void hold_in_server(struct sockstate *st, SOCKET s);
+BOOL sockstate_holds(const struct sockstate *st);
 
 /* acceptex.c */
 void acceptex_pointer(const void *in, DWORD in_size, void *out, DWORD out_size);
