@@ -532,6 +532,346 @@ done:
     cleanup();
 }
 
+/* Sets larger than this DLL's FD_SETSIZE, as a program built with a larger one passes them
+ * (Python uses 512 on Windows, 1024 is common): select takes as many entries as fd_count says. */
+#define LARGE_SETSIZE 1024
+#define IDLE_SOCKETS 300
+#define UNTOUCHED ((SOCKET)0x5a5a5a5a)
+
+struct large_set
+{
+    u_int fd_count;
+    SOCKET fd_array[LARGE_SETSIZE];
+};
+
+/* Sockets that are never readable: UDP on loopback with nothing sent, and one idle
+ * TCP connection (both of its ends) among them. */
+struct idle_sockets
+{
+    SOCKET s[IDLE_SOCKETS];
+    SOCKET l, c, a;
+};
+
+static void idle_up(struct idle_sockets *idle)
+{
+    SOCKADDR_IN addr = { AF_INET };
+    UINT i;
+
+    connected_pair(&idle->l, &idle->c, &idle->a);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (i = 0; i < IDLE_SOCKETS; i++)
+    {
+        if (i == 100) idle->s[i] = idle->c;
+        else if (i == 200) idle->s[i] = idle->a;
+        else
+        {
+            idle->s[i] = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+            if (bind(idle->s[i], (struct sockaddr *)&addr, sizeof(addr))) break;
+        }
+    }
+    ok(i == IDLE_SOCKETS, "idle socket %u: error %d\n", i, WSAGetLastError());
+}
+
+static void idle_down(struct idle_sockets *idle)
+{
+    UINT i;
+
+    for (i = 0; i < IDLE_SOCKETS; i++)
+        if (i != 100 && i != 200) closesocket(idle->s[i]);
+    close_all(idle->l, idle->c, idle->a);
+}
+
+/* The idle sockets with L at POS (IDLE_SOCKETS: the last); the entries past fd_count are
+ * marked, for a check that nothing is written there. */
+static void large_fill(struct large_set *set, const struct idle_sockets *idle, SOCKET l, UINT pos)
+{
+    UINT i, j;
+
+    for (i = j = 0; i <= IDLE_SOCKETS; i++) set->fd_array[i] = i == pos ? l : idle->s[j++];
+    set->fd_count = IDLE_SOCKETS + 1;
+    for (; i < LARGE_SETSIZE; i++) set->fd_array[i] = UNTOUCHED;
+}
+
+static BOOL untouched_past(const struct large_set *set, UINT count)
+{
+    UINT i;
+
+    for (i = count; i < LARGE_SETSIZE; i++)
+        if (set->fd_array[i] != UNTOUCHED) return FALSE;
+    return TRUE;
+}
+
+/* select with the large set READ, and the idle sockets as a write set when WITH_WRITE (all of
+ * them are writable): L alone must be readable. */
+static void check_select_large(const struct idle_sockets *idle, SOCKET l, UINT pos, int timeout_ms, BOOL with_write)
+{
+    struct timeval tv = { 0, timeout_ms * 1000 };
+    struct large_set rd, wr;
+    int ret, expect = with_write ? IDLE_SOCKETS + 1 : 1;
+
+    winetest_push_context("position %u, timeout %d ms%s", pos, timeout_ms, with_write ? ", a write set" : "");
+    large_fill(&rd, idle, l, pos);
+    large_fill(&wr, idle, l, pos);
+    /* Without the listener: the idle sockets only. */
+    memmove(&wr.fd_array[pos], &wr.fd_array[pos + 1], (IDLE_SOCKETS - pos) * sizeof(SOCKET));
+    wr.fd_count = IDLE_SOCKETS;
+    wr.fd_array[IDLE_SOCKETS] = UNTOUCHED;
+    ret = select(0, (fd_set *)&rd, with_write ? (fd_set *)&wr : NULL, NULL, &tv);
+    ok(ret == expect, "select returned %d (error %d), expected %d\n", ret, WSAGetLastError(), expect);
+    ok(rd.fd_count == 1 && rd.fd_array[0] == l, "read set: %u entries, the first %#Ix; expected the listener %#Ix\n",
+       rd.fd_count, rd.fd_array[0], l);
+    ok(untouched_past(&rd, IDLE_SOCKETS + 1), "select wrote past the read set's fd_count\n");
+    if (with_write)
+    {
+        ok(wr.fd_count == IDLE_SOCKETS, "write set: %u entries, expected %u\n", wr.fd_count, IDLE_SOCKETS);
+        ok(untouched_past(&wr, IDLE_SOCKETS), "select wrote past the write set's fd_count\n");
+    }
+    winetest_pop_context();
+}
+
+/* WSAPoll with the idle sockets and L at POS, all asking for POLLRDNORM: L alone has it. */
+static void check_poll_large(const struct idle_sockets *idle, SOCKET l, UINT pos, int timeout_ms)
+{
+    WSAPOLLFD fds[IDLE_SOCKETS + 1];
+    UINT i, others = 0;
+    int ret;
+
+    winetest_push_context("position %u, timeout %d ms", pos, timeout_ms);
+    for (i = 0; i <= IDLE_SOCKETS; i++)
+    {
+        fds[i].fd = i == pos ? l : idle->s[i - (i > pos)];
+        fds[i].events = POLLRDNORM;
+        fds[i].revents = 0x7777;
+    }
+    ret = WSAPoll(fds, ARRAYSIZE(fds), timeout_ms);
+    ok(ret == 1, "WSAPoll returned %d (error %d), expected 1\n", ret, WSAGetLastError());
+    ok(fds[pos].revents == POLLRDNORM, "the listener's revents %#x\n", fds[pos].revents);
+    for (i = 0; i <= IDLE_SOCKETS; i++)
+        if (i != pos && fds[i].revents) others++;
+    ok(!others, "%u other entries have revents\n", others);
+    winetest_pop_context();
+}
+
+/* A select or WSAPoll with a large set, in another thread, that only a deferral ends. */
+struct large_waiter
+{
+    const struct idle_sockets *idle;
+    SOCKET l;
+    UINT pos;
+    BOOL poll;
+    HANDLE started, thread;
+    int ret;
+    BOOL only_listener;
+    DWORD took_ms;
+};
+
+static DWORD WINAPI large_waiter_thread(void *arg)
+{
+    struct large_waiter *w = arg;
+    struct timeval tv = { 5, 0 };
+    WSAPOLLFD fds[IDLE_SOCKETS + 1];
+    struct large_set rd;
+    DWORD start;
+    UINT i;
+
+    large_fill(&rd, w->idle, w->l, w->pos);
+    for (i = 0; i <= IDLE_SOCKETS; i++)
+    {
+        fds[i].fd = rd.fd_array[i];
+        fds[i].events = POLLRDNORM;
+        fds[i].revents = 0;
+    }
+    SetEvent(w->started);
+    start = GetTickCount();
+    w->ret = w->poll ? WSAPoll(fds, ARRAYSIZE(fds), 5000) : select(0, (fd_set *)&rd, NULL, NULL, &tv);
+    w->took_ms = GetTickCount() - start;
+    if (w->poll)
+        w->only_listener = fds[w->pos].revents == POLLRDNORM;
+    else
+        w->only_listener = rd.fd_count == 1 && rd.fd_array[0] == w->l && untouched_past(&rd, IDLE_SOCKETS + 1);
+    return 0;
+}
+
+/* Starts the waiter once this call has taken the connection, lets it block, then defers. */
+static int CALLBACK defer_under_large_waiter(WSABUF *caller, WSABUF *caller_data, QOS *qos, QOS *gqos,
+                                             WSABUF *callee, WSABUF *callee_data, GROUP *g, DWORD_PTR data)
+{
+    struct large_waiter *w = (struct large_waiter *)data;
+
+    w->thread = CreateThread(NULL, 0, large_waiter_thread, w, 0, NULL);
+    WaitForSingleObject(w->started, 2000);
+    Sleep(400);
+    return CF_DEFER;
+}
+
+static void check_large_waiter(const struct idle_sockets *idle, SOCKET l, UINT pos, BOOL poll)
+{
+    struct large_waiter w = { idle, l, pos, poll, CreateEventW(NULL, TRUE, FALSE, NULL) };
+    SOCKET c = tcp_connect(l), a;
+
+    winetest_push_context("%s waiting, position %u", poll ? "WSAPoll" : "select", pos);
+    ok(wait_pending(l, 2000), "the connection is not pending\n");
+    a = WSAAccept(l, NULL, NULL, defer_under_large_waiter, (DWORD_PTR)&w);
+    ok(a == INVALID_SOCKET && WSAGetLastError() == WSATRY_AGAIN, "CF_DEFER: error %d\n", WSAGetLastError());
+    ok(w.thread && WaitForSingleObject(w.thread, 8000) == WAIT_OBJECT_0, "the waiter did not return\n");
+    ok(w.ret == 1 && w.only_listener && w.took_ms < 2500,
+       "a deferral by another thread did not end the wait: %d after %lu ms, only the listener %d\n",
+       w.ret, w.took_ms, w.only_listener);
+    a = accept(l, NULL, NULL);
+    ok(a != INVALID_SOCKET, "accept of the held connection failed: %d\n", WSAGetLastError());
+    closesocket(a);
+    closesocket(c);
+    if (w.thread) CloseHandle(w.thread);
+    CloseHandle(w.started);
+    winetest_pop_context();
+}
+
+/* A listener is among the first FD_SETSIZE entries, the 72nd, or the last. */
+static const UINT large_positions[] = { 5, 71, IDLE_SOCKETS };
+
+/* A listener that holds a deferred connection is readable (E1), however far in the set;
+ * one with a plain pending connection is as on the platform, with a deferral held elsewhere
+ * (the front looks through the set) or none (the platform alone answers). */
+static void check_large(BOOL poll)
+{
+    struct idle_sockets idle;
+    SOCKET l, l2, c, c2, a;
+    UINT i;
+
+    startup();
+    idle_up(&idle);
+    l = tcp_listener(AF_INET, "127.0.0.1", 5);
+    l2 = tcp_listener(AF_INET, "127.0.0.1", 5);
+
+    winetest_push_context("pending");
+    c2 = tcp_connect(l2);
+    ok(wait_pending(l2, 2000), "the connection is not pending\n");
+    for (i = 0; i < ARRAYSIZE(large_positions); i++)
+    {
+        if (poll)
+        {
+            check_poll_large(&idle, l2, large_positions[i], 0);
+            check_poll_large(&idle, l2, large_positions[i], 100);
+        }
+        else
+        {
+            check_select_large(&idle, l2, large_positions[i], 0, FALSE);
+            check_select_large(&idle, l2, large_positions[i], 100, TRUE);
+        }
+    }
+    winetest_pop_context();
+
+    winetest_push_context("deferred");
+    c = tcp_connect(l);
+    ok(wait_pending(l, 2000), "the connection is not pending\n");
+    a = WSAAccept(l, NULL, NULL, defer_condition, 0);
+    ok(a == INVALID_SOCKET && WSAGetLastError() == WSATRY_AGAIN, "CF_DEFER: error %d\n", WSAGetLastError());
+    for (i = 0; i < ARRAYSIZE(large_positions); i++)
+    {
+        if (poll)
+        {
+            check_poll_large(&idle, l, large_positions[i], 0);
+            check_poll_large(&idle, l, large_positions[i], 100);
+        }
+        else
+        {
+            check_select_large(&idle, l, large_positions[i], 0, FALSE);
+            check_select_large(&idle, l, large_positions[i], 100, FALSE);
+            check_select_large(&idle, l, large_positions[i], 100, TRUE);
+        }
+    }
+    winetest_pop_context();
+
+    /* The pending one again, while l holds its deferred connection outside the set. */
+    winetest_push_context("pending, a deferral held elsewhere");
+    for (i = 0; i < ARRAYSIZE(large_positions); i++)
+    {
+        if (poll) check_poll_large(&idle, l2, large_positions[i], 100);
+        else check_select_large(&idle, l2, large_positions[i], 100, TRUE);
+    }
+    winetest_pop_context();
+    a = accept(l, NULL, NULL);
+    ok(a != INVALID_SOCKET, "accept of the held connection failed: %d\n", WSAGetLastError());
+    closesocket(a);
+    closesocket(c);
+
+    /* A wait that began while nothing was pending ends with another thread's deferral. */
+    for (i = 1; i < ARRAYSIZE(large_positions); i++) check_large_waiter(&idle, l, large_positions[i], poll);
+
+    closesocket(c2);
+    closesocket(l2);
+    closesocket(l);
+    idle_down(&idle);
+    cleanup();
+}
+
+static void test_select_large(void) { check_large(FALSE); }
+static void test_poll_large(void) { check_large(TRUE); }
+
+/* The front's copies of a large set cannot be allocated: the call fails with the code its
+ * page names for that (select: WSAEFAULT, WSAPoll: WSAENOBUFS), the set as it was; a set
+ * small enough for the stack needs no allocation. */
+static void test_large_nomem(void)
+{
+    struct ws2_api fault, *saved = ws2;
+    struct timeval tv = { 0, 100 * 1000 };
+    struct idle_sockets idle;
+    WSAPOLLFD fds[IDLE_SOCKETS + 1];
+    struct large_set rd;
+    char path[MAX_PATH];
+    HMODULE module;
+    SOCKET l, c, a;
+    UINT i;
+    int ret;
+
+    if (!is_ours() || !GetEnvironmentVariableA("WS2_TEST_FAULT_DLL", path, sizeof(path)))
+    {
+        skip("allocation failures are reached through this DLL's fault seam (WS2_TEST_FAULT_DLL)\n");
+        return;
+    }
+    module = LoadLibraryA(path);
+    ok(module != NULL && ws2_bind_module(&fault, module, NULL), "cannot load the fault-seam build %s\n", path);
+    if (!module) return;
+    ws2 = &fault;
+    startup();
+    idle_up(&idle);
+    l = tcp_listener(AF_INET, "127.0.0.1", 5);
+    c = tcp_connect(l);
+    ok(wait_pending(l, 2000), "the connection is not pending\n");
+    a = WSAAccept(l, NULL, NULL, defer_condition, 0);
+    ok(a == INVALID_SOCKET && WSAGetLastError() == WSATRY_AGAIN, "CF_DEFER: error %d\n", WSAGetLastError());
+
+    SetEnvironmentVariableA("WS2_32_FAULTS", "alloc=1");
+    large_fill(&rd, &idle, l, 71);
+    ret = select(0, (fd_set *)&rd, NULL, NULL, &tv);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEFAULT, "select: %d, error %d\n", ret, WSAGetLastError());
+    ok(rd.fd_count == IDLE_SOCKETS + 1 && rd.fd_array[71] == l && untouched_past(&rd, IDLE_SOCKETS + 1),
+       "the set changed: %u entries\n", rd.fd_count);
+    for (i = 0; i <= IDLE_SOCKETS; i++)
+    {
+        fds[i].fd = rd.fd_array[i];
+        fds[i].events = POLLRDNORM;
+        fds[i].revents = 0;
+    }
+    ret = WSAPoll(fds, ARRAYSIZE(fds), 100);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAENOBUFS, "WSAPoll: %d, error %d\n", ret, WSAGetLastError());
+    rd.fd_count = 1;
+    rd.fd_array[0] = l;
+    ret = select(0, (fd_set *)&rd, NULL, NULL, &tv);
+    ok(ret == 1 && rd.fd_count == 1 && rd.fd_array[0] == l, "select of one listener: %d, error %d\n", ret,
+       WSAGetLastError());
+    SetEnvironmentVariableA("WS2_32_FAULTS", NULL);
+
+    a = accept(l, NULL, NULL);
+    ok(a != INVALID_SOCKET, "accept of the held connection failed: %d\n", WSAGetLastError());
+    closesocket(a);
+    closesocket(c);
+    closesocket(l);
+    idle_down(&idle);
+    cleanup();
+    ws2 = saved;
+}
+
 /* Wine's wsock32 imports ws2_32: under the override it must run on this DLL, and work. */
 static void test_wsock32(void)
 {
@@ -642,6 +982,9 @@ START_TEST(dropin)
     subtest("overlapped", test_overlapped);
     subtest("acceptex", test_acceptex);
     subtest("acceptex_defer", test_acceptex_defer);
+    subtest("select_large", test_select_large);
+    subtest("poll_large", test_poll_large);
+    subtest("large_nomem", test_large_nomem);
     subtest("fionbio", test_fionbio);
     subtest("startup_version", test_startup_version);
     subtest("wsock32", test_wsock32);

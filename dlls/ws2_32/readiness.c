@@ -39,7 +39,7 @@ static BOOL is_listener(SOCKET s)
     return ret;
 }
 
-/* More sockets than any set or poll array has; sizes up to it fit a 32-bit SIZE_T. */
+/* More sockets than any set or poll array has; sizes up to it, and one more, fit a 32-bit SIZE_T. */
 #define MAX_ENTRIES 0x10000000
 
 /* A set select may read and write: all of the fd_count entries it claims, however many. */
@@ -51,9 +51,82 @@ static BOOL set_usable(const fd_set *set)
     return mem_writable(set, FIELD_OFFSET(fd_set, fd_array[set->fd_count]));
 }
 
+/* Sets of up to SMALL_SET entries are copied on the stack.  A program built with a larger
+ * FD_SETSIZE than this DLL (Python uses 512, 1024 is common) passes larger ones: those are
+ * allocated, never cut to this DLL's own FD_SETSIZE. */
+#define SMALL_SET 64
+
+/* Room for a set of ENTRIES sockets: on the stack when small, else allocated.  One more
+ * than SMALL_SET fits, for a thread's waker beside a set of this DLL's FD_SETSIZE. */
+struct set_room
+{
+    fd_set *set;
+    struct
+    {
+        u_int fd_count;
+        SOCKET fd_array[SMALL_SET + 1];
+    } small;
+};
+
+static BOOL room_get(struct set_room *room, u_int entries)
+{
+    if (entries <= ARRAYSIZE(room->small.fd_array)) room->set = (fd_set *)&room->small;
+    else room->set = mem_alloc(FIELD_OFFSET(fd_set, fd_array[entries]));
+    return room->set != NULL;
+}
+
+static void room_put(struct set_room *room)
+{
+    if (room->set && room->set != (fd_set *)&room->small) mem_free(room->set);
+    room->set = NULL;
+}
+
 static void copy_set(fd_set *to, const fd_set *from)
 {
-    if (from) memcpy(to, from, FIELD_OFFSET(fd_set, fd_array[min(from->fd_count, FD_SETSIZE)]));
+    memcpy(to, from, FIELD_OFFSET(fd_set, fd_array[from->fd_count]));
+}
+
+/* The sets as the application gave them: each look of a wait starts from them again. */
+struct given_sets
+{
+    fd_set *app[3];
+    struct set_room copy[3];
+};
+
+static void given_free(struct given_sets *given)
+{
+    int i;
+
+    for (i = 0; i < 3; i++) room_put(&given->copy[i]);
+}
+
+static BOOL given_save(struct given_sets *given, fd_set *readfds, fd_set *writefds, fd_set *exceptfds)
+{
+    int i;
+
+    given->app[0] = readfds;
+    given->app[1] = writefds;
+    given->app[2] = exceptfds;
+    for (i = 0; i < 3; i++) given->copy[i].set = NULL;
+    for (i = 0; i < 3; i++)
+    {
+        if (!given->app[i]) continue;
+        if (!room_get(&given->copy[i], given->app[i]->fd_count))
+        {
+            given_free(given);
+            return FALSE;
+        }
+        copy_set(given->copy[i].set, given->app[i]);
+    }
+    return TRUE;
+}
+
+static void given_restore(const struct given_sets *given)
+{
+    int i;
+
+    for (i = 0; i < 3; i++)
+        if (given->app[i]) copy_set(given->app[i], given->copy[i].set);
 }
 
 /* Wine answers a set member that is a file or a pipe with WSAEOPNOTSUPP, a code select's
@@ -67,27 +140,40 @@ static int platform_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *
     return ret;
 }
 
-static int select_once(fd_set *readfds, fd_set *writefds, fd_set *exceptfds, WS2_SELECT_TIMEOUT timeout)
+/* Something is ready already: the platform only tells what else is.  The listeners that
+ * hold were entries of the read set, so it keeps within the fd_count it was given. */
+static int select_holding(fd_set *readfds, fd_set *writefds, fd_set *exceptfds, const fd_set *holding)
 {
     struct timeval no_wait = { 0, 0 };
-    fd_set holding;
+    u_int i, given = readfds->fd_count;
+    int ret;
+
+    if ((ret = platform_select(0, readfds, writefds, exceptfds, &no_wait)) == SOCKET_ERROR) return ret;
+    for (i = 0; i < holding->fd_count; i++)
+    {
+        if (fd_in(readfds, holding->fd_array[i]) || readfds->fd_count >= given) continue;
+        readfds->fd_array[readfds->fd_count++] = holding->fd_array[i];
+        ret++;
+    }
+    return ret;
+}
+
+/* Unless a listener holds a connection, this is the platform's select as it is. */
+static int select_once(fd_set *readfds, fd_set *writefds, fd_set *exceptfds, WS2_SELECT_TIMEOUT timeout)
+{
+    struct set_room holding;
     u_int i;
     int ret;
 
     if (!ws2_listeners_holding) return platform_select(0, readfds, writefds, exceptfds, timeout);
-    holding.fd_count = 0;
-    for (i = 0; i < readfds->fd_count && i < FD_SETSIZE; i++)
-        if (holds_connection(readfds->fd_array[i])) holding.fd_array[holding.fd_count++] = readfds->fd_array[i];
-    if (!holding.fd_count) return platform_select(0, readfds, writefds, exceptfds, timeout);
-
-    /* Something is ready already: the platform only tells what else is. */
-    if ((ret = platform_select(0, readfds, writefds, exceptfds, &no_wait)) == SOCKET_ERROR) return ret;
-    for (i = 0; i < holding.fd_count; i++)
-    {
-        if (fd_in(readfds, holding.fd_array[i]) || readfds->fd_count >= FD_SETSIZE) continue;
-        readfds->fd_array[readfds->fd_count++] = holding.fd_array[i];
-        ret++;
-    }
+    /* select's page names WSAEFAULT for resources it cannot allocate. */
+    if (!room_get(&holding, readfds->fd_count)) return fail_int(WSAEFAULT);
+    holding.set->fd_count = 0;
+    for (i = 0; i < readfds->fd_count; i++)
+        if (holds_connection(readfds->fd_array[i])) holding.set->fd_array[holding.set->fd_count++] = readfds->fd_array[i];
+    if (holding.set->fd_count) ret = select_holding(readfds, writefds, exceptfds, holding.set);
+    else ret = platform_select(0, readfds, writefds, exceptfds, timeout);
+    room_put(&holding);
     return ret;
 }
 
@@ -115,7 +201,7 @@ static BOOL select_watches_listener(const fd_set *readfds, LONGLONG wait_ms)
     u_int i;
 
     if (!wait_ms) return FALSE;
-    for (i = 0; i < readfds->fd_count && i < FD_SETSIZE; i++)
+    for (i = 0; i < readfds->fd_count; i++)
         if (is_listener(readfds->fd_array[i])) return TRUE;
     return FALSE;
 }
@@ -125,7 +211,7 @@ static BOOL set_holds(const fd_set *readfds)
     u_int i;
 
     if (!ws2_listeners_holding) return FALSE;
-    for (i = 0; i < readfds->fd_count && i < FD_SETSIZE; i++)
+    for (i = 0; i < readfds->fd_count; i++)
         if (holds_connection(readfds->fd_array[i])) return TRUE;
     return FALSE;
 }
@@ -139,29 +225,18 @@ static LONGLONG time_left(LONGLONG wait_ms, ULONGLONG start)
     return left > 0 ? left : 0;
 }
 
-/* A read set with room for the thread's waker besides what the application's holds. */
-struct watch_set
-{
-    u_int fd_count;
-    SOCKET fd_array[FD_SETSIZE + 1];
-};
-
-/* The platform waits, watching the thread's waker W (socket WS) too: a connection deferred by
- * another thread wakes it, and the front looks again.  Nothing else ends the wait early. */
+/* The platform waits, watching the thread's waker W (socket WS) too, in WATCH: the read set
+ * with room for one more.  A connection deferred by another thread wakes it, and the front
+ * looks again.  Nothing else ends the wait early. */
 static int select_woken(fd_set *readfds, fd_set *writefds, fd_set *exceptfds, LONGLONG wait_ms,
-                        struct waker *w, SOCKET ws)
+                        const struct given_sets *given, fd_set *watch, struct waker *w, SOCKET ws)
 {
     struct timeval no_wait = { 0, 0 };
     ULONGLONG start = GetTickCount64();
-    fd_set given[3];
-    struct watch_set watch;
     BOOL woken;
     u_int i;
     int ret;
 
-    copy_set(&given[0], readfds);
-    copy_set(&given[1], writefds);
-    copy_set(&given[2], exceptfds);
     for (;;)
     {
         LONGLONG left = time_left(wait_ms, start);
@@ -172,21 +247,19 @@ static int select_woken(fd_set *readfds, fd_set *writefds, fd_set *exceptfds, LO
             wake_end(w, FALSE);
             return select_once(readfds, writefds, exceptfds, &no_wait);
         }
-        memcpy(&watch, readfds, FIELD_OFFSET(fd_set, fd_array[readfds->fd_count]));
-        watch.fd_array[watch.fd_count++] = ws;
-        ret = platform_select(0, (fd_set *)&watch, writefds, exceptfds, left < 0 ? NULL : &tv);
-        woken = ret > 0 && fd_in((fd_set *)&watch, ws);
+        copy_set(watch, readfds);
+        watch->fd_array[watch->fd_count++] = ws;
+        ret = platform_select(0, watch, writefds, exceptfds, left < 0 ? NULL : &tv);
+        woken = ret > 0 && fd_in(watch, ws);
         wake_end(w, woken);
         if (ret == SOCKET_ERROR) return ret;
         readfds->fd_count = 0;
-        for (i = 0; i < watch.fd_count; i++)
-            if (watch.fd_array[i] != ws) readfds->fd_array[readfds->fd_count++] = watch.fd_array[i];
+        for (i = 0; i < watch->fd_count; i++)
+            if (watch->fd_array[i] != ws) readfds->fd_array[readfds->fd_count++] = watch->fd_array[i];
         if (!woken || --ret || !left) return ret;
 
         /* Only the waker: the sets as given, and look again. */
-        copy_set(readfds, &given[0]);
-        if (writefds) copy_set(writefds, &given[1]);
-        if (exceptfds) copy_set(exceptfds, &given[2]);
+        given_restore(given);
         if ((ws = wake_begin(&w)) == INVALID_SOCKET)
         {
             left = time_left(wait_ms, start);
@@ -197,12 +270,45 @@ static int select_woken(fd_set *readfds, fd_set *writefds, fd_set *exceptfds, LO
     }
 }
 
-int WSAAPI select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds, WS2_SELECT_TIMEOUT timeout)
+/* A wait that watches a listener of ours, from the sets as GIVEN. */
+static int select_waiting(fd_set *readfds, fd_set *writefds, fd_set *exceptfds, LONGLONG wait_ms,
+                          const struct given_sets *given)
 {
-    fd_set given[3];
-    LONGLONG wait_ms;
     ULONGLONG start;
     BOOL last;
+    int ret;
+
+    /* A listener can come to hold a connection while the platform waits (another thread took
+     * it and deferred it): the thread's waker tells, when the read set is a set of its own. */
+    if (readfds != writefds && readfds != exceptfds)
+    {
+        struct set_room watch;
+        struct waker *w;
+        SOCKET ws;
+
+        if (!room_get(&watch, readfds->fd_count + 1)) return fail_int(WSAEFAULT);
+        ws = wake_begin(&w);
+        if (ws != INVALID_SOCKET) ret = select_woken(readfds, writefds, exceptfds, wait_ms, given, watch.set, w, ws);
+        room_put(&watch);
+        if (ws != INVALID_SOCKET) return ret;
+    }
+
+    /* Else look again every LOOK_AGAIN_MS. */
+    start = GetTickCount64();
+    do
+    {
+        struct timeval slice = { 0, next_slice(wait_ms, start, &last) * 1000 };
+
+        given_restore(given);
+        ret = select_once(readfds, writefds, exceptfds, &slice);
+    } while (!ret && !last);
+    return ret;
+}
+
+int WSAAPI select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds, WS2_SELECT_TIMEOUT timeout)
+{
+    struct given_sets given;
+    LONGLONG wait_ms;
     int ret, error = front_entry();
 
     if (error) return fail_int(error);
@@ -213,31 +319,9 @@ int WSAAPI select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds
     if (!readfds || (wait_ms = timeval_ms(timeout)) == -2)
         return platform_select(nfds, readfds, writefds, exceptfds, timeout);
     if (!select_watches_listener(readfds, wait_ms)) return select_once(readfds, writefds, exceptfds, timeout);
-
-    /* A listener can come to hold a connection while the platform waits (another thread took
-     * it and deferred it): the thread's waker tells, when the set leaves it room. */
-    if (readfds->fd_count <= FD_SETSIZE && readfds != writefds && readfds != exceptfds)
-    {
-        struct waker *w;
-        SOCKET ws = wake_begin(&w);
-
-        if (ws != INVALID_SOCKET) return select_woken(readfds, writefds, exceptfds, wait_ms, w, ws);
-    }
-
-    /* Else look again every LOOK_AGAIN_MS, from the sets as given. */
-    copy_set(&given[0], readfds);
-    copy_set(&given[1], writefds);
-    copy_set(&given[2], exceptfds);
-    start = GetTickCount64();
-    do
-    {
-        struct timeval slice = { 0, next_slice(wait_ms, start, &last) * 1000 };
-
-        copy_set(readfds, &given[0]);
-        if (writefds) copy_set(writefds, &given[1]);
-        if (exceptfds) copy_set(exceptfds, &given[2]);
-        ret = select_once(readfds, writefds, exceptfds, &slice);
-    } while (!ret && !last);
+    if (!given_save(&given, readfds, writefds, exceptfds)) return fail_int(WSAEFAULT);
+    ret = select_waiting(readfds, writefds, exceptfds, wait_ms, &given);
+    given_free(&given);
     return ret;
 }
 
@@ -325,18 +409,20 @@ int WSAAPI WSAPoll(WSAPOLLFD *fds, ULONG count, INT timeout)
     if (!poll_watches_listener(fds, count, timeout))
         return ws2_listeners_holding ? poll_once(fds, count, timeout) : PLATFORM(WSAPoll)(fds, count, timeout);
 
-    /* As select: a listener of ours may come to hold a connection while the platform waits. */
-    if (count < MAX_ENTRIES)
+    /* As select: a listener of ours may come to hold a connection while the platform waits,
+     * and the thread's waker tells, in a copy of the array with room for it. */
     {
-        WSAPOLLFD small[FD_SETSIZE + 1], *watch = small;
+        WSAPOLLFD small[SMALL_SET + 1], *watch = small;
         struct waker *w;
         SOCKET ws;
 
-        if (count >= ARRAYSIZE(small)) watch = mem_alloc((count + 1) * sizeof(*watch));
-        if (watch && (ws = wake_begin(&w)) != INVALID_SOCKET) ret = poll_woken(fds, count, timeout, watch, w, ws);
-        else ret = -2;
-        if (watch && watch != small) mem_free(watch);
-        if (ret != -2) return ret;
+        /* WSAPoll's page names WSAENOBUFS for memory it cannot allocate. */
+        if (count >= ARRAYSIZE(small) && !(watch = mem_alloc((count + 1) * sizeof(*watch))))
+            return fail_int(WSAENOBUFS);
+        ws = wake_begin(&w);
+        if (ws != INVALID_SOCKET) ret = poll_woken(fds, count, timeout, watch, w, ws);
+        if (watch != small) mem_free(watch);
+        if (ws != INVALID_SOCKET) return ret;
     }
     start = GetTickCount64();
     do ret = poll_once(fds, count, next_slice(timeout, start, &last));
