@@ -1,4 +1,4 @@
-/* difftest.exe --seed N [--ops K]: the trace of one seed's run on stdout.
+/* difftest.exe --seed N [--ops K] [--simple]: the trace of one seed's run on stdout.
  * difftest.exe --child ...: the child process of a run (child.c). */
 
 #include "difftest.h"
@@ -15,9 +15,10 @@ int main(int argc, char **argv)
     {
         if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--ops") && i + 1 < argc) ops = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--simple")) world_simple = 1;
         else
         {
-            fprintf(stderr, "usage: difftest.exe --seed N [--ops K]\n");
+            fprintf(stderr, "usage: difftest.exe --seed N [--ops K] [--simple]\n");
             return 2;
         }
     }

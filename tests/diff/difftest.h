@@ -107,6 +107,8 @@ struct world
     int child_pads;
     int cleaned_up;
 };
+/* --simple: one handle per listener, no child (the single-handle behaviour alone). */
+extern int world_simple;
 void world_build(struct world *w);
 void world_teardown(struct world *w);
 /* A client of listener L; RESCUE names it rN (made by the watchdog) instead of cN. */

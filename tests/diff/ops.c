@@ -12,23 +12,24 @@
 struct watchdog
 {
     struct world *w;
-    int listener, err;
+    int listener, rescue_ok, err;
     HANDLE done, thread;
     volatile LONG fired;
     SOCKET rescue;
     unsigned short port;
 };
 
+/* Any call may hang on a broken DLL: after two seconds a rescue client connects (an accept
+ * waiting for a connection takes it), and if that does not end the call the run ends, traced. */
 static DWORD WINAPI watchdog_thread(void *arg)
 {
     struct watchdog *wd = arg;
     if (WaitForSingleObject(wd->done, WATCHDOG_MS) != WAIT_TIMEOUT) return 0;
-    wd->err = client_connect(wd->w, wd->listener, 1, &wd->rescue, &wd->port);
+    if (wd->rescue_ok) wd->err = client_connect(wd->w, wd->listener, 1, &wd->rescue, &wd->port);
     InterlockedExchange(&wd->fired, 1);
     if (WaitForSingleObject(wd->done, HANG_MS) == WAIT_TIMEOUT)
     {
-        /* The call ignored a connection it could take: nothing more can be learned here. */
-        trace("HUNG: the blocking call did not return after a rescue connection");
+        trace("HUNG: the call did not return%s", wd->rescue_ok ? " after a rescue connection" : "");
         ExitProcess(3);
     }
     return 0;
@@ -42,34 +43,36 @@ static void rescued(struct world *w, int l, int err, SOCKET s, unsigned short po
     snprintf(note, size, " BLOCKED(rescue %s)", w->c[w->nc - 1].name);
 }
 
-static void run_in_child(struct world *w, int l, const char *cmd, int may_block, char *out, size_t size,
+static void run_in_child(struct world *w, int l, const char *cmd, int accepts, char *out, size_t size,
                          char *note, size_t nsize)
 {
     note[0] = 0;
     if (!child_send(&w->child, cmd)) { snprintf(out, size, "child gone"); return; }
-    if (child_wait(&w->child, out, size, may_block ? WATCHDOG_MS : 5000)) return;
-    if (may_block)
+    if (child_wait(&w->child, out, size, WATCHDOG_MS)) return;
+    if (accepts)
     {
         SOCKET s;
         unsigned short port;
         int err = client_connect(w, l, 1, &s, &port);
         rescued(w, l, err, s, port, note, nsize);
-        if (child_wait(&w->child, out, size, HANG_MS)) return;
     }
+    else
+        snprintf(note, nsize, " BLOCKED");
+    if (child_wait(&w->child, out, size, HANG_MS)) return;
     snprintf(out, size, "HUNG in the child");
     TerminateProcess(w->child.process, 1);
     w->child.alive = 0;
 }
 
-static void run_here(struct world *w, int l, const char *cmd, int may_block, char *out, size_t size,
+static void run_here(struct world *w, int l, const char *cmd, int accepts, char *out, size_t size,
                      char *note, size_t nsize)
 {
     struct watchdog wd;
     note[0] = 0;
-    if (!may_block) { exec_command(&w->ctx, cmd, out, size); return; }
     memset(&wd, 0, sizeof(wd));
     wd.w = w;
     wd.listener = l;
+    wd.rescue_ok = accepts;
     wd.done = CreateEventW(NULL, TRUE, FALSE, NULL);
     wd.thread = CreateThread(NULL, 0, watchdog_thread, &wd, 0, NULL);
     exec_command(&w->ctx, cmd, out, size);
@@ -77,7 +80,8 @@ static void run_here(struct world *w, int l, const char *cmd, int may_block, cha
     WaitForSingleObject(wd.thread, INFINITE);
     CloseHandle(wd.thread);
     CloseHandle(wd.done);
-    if (wd.fired) rescued(w, l, wd.err, wd.rescue, wd.port, note, nsize);
+    if (wd.fired && accepts) rescued(w, l, wd.err, wd.rescue, wd.port, note, nsize);
+    else if (wd.fired) snprintf(note, nsize, " BLOCKED");
 }
 
 /* The model: the client an accepted socket or a refusal names leaves its listener's queue. */
@@ -124,9 +128,9 @@ static void run_traced_q(struct world *w, int hi, const char *cmd, int may_block
                          char *named, size_t size)
 {
     char out[OUT_LEN], note[64];
-    int l = w->h[hi].listener;
-    if (w->h[hi].in_child) run_in_child(w, l, cmd, may_block, out, sizeof(out), note, sizeof(note));
-    else run_here(w, l, cmd, may_block, out, sizeof(out), note, sizeof(note));
+    int l = w->h[hi].listener, accepts = !strncmp(cmd, "accept ", 7) || !strncmp(cmd, "wsaaccept", 9);
+    if (w->h[hi].in_child) run_in_child(w, l, cmd, accepts, out, sizeof(out), note, sizeof(note));
+    else run_here(w, l, cmd, accepts, out, sizeof(out), note, sizeof(note));
     names_substitute(out, named, size);
     trace("%s%s -> %s%s", cmd, note, named, suffix);
 }

@@ -219,6 +219,8 @@ static void make_child(struct world *w)
     child_wait(&w->child, answer, sizeof(answer), 5000);
 }
 
+int world_simple;
+
 void world_build(struct world *w)
 {
     int npads;
@@ -226,8 +228,9 @@ void world_build(struct world *w)
     w->nl = 1 + rng_below(&w->r, 3);
     for (int l = 0; l < w->nl; l++) make_listener(w, l);
     for (int l = 0; l < w->nl; l++)
-        for (int k = rng_below(&w->r, 3); k > 0; k--) dup_in_process(w, l, original(w, l));
-    if (rng_chance(&w->r, 75)) make_child(w);
+        for (int k = rng_below(&w->r, 3); k > 0; k--)
+            if (!world_simple) dup_in_process(w, l, original(w, l));
+    if (rng_chance(&w->r, 75) && !world_simple) make_child(w);
     /* Sets of a few entries, around 64 and of a few hundred. */
     switch (rng_below(&w->r, 4))
     {
