@@ -69,6 +69,8 @@ class Epoch:
         self.rejected = set()       # clients refused through CF_REJECT
         self.reset = set()          # clients that reset their connection
         self.closed = set()         # clients that closed theirs
+        self.sent = set()           # clients that sent data
+        self.condaccept = {}        # L1 -> SO_CONDITIONAL_ACCEPT set
         self.hazards = []           # (rule, client): connections the builtin may have lost
 
     def learn(self, line):
@@ -76,6 +78,10 @@ class Epoch:
         m = re.match(r'listener (L\d+) (v\d)', text)
         if m:
             self.family[m.group(1)] = m.group(2)
+            self.condaccept[m.group(1)] = 'condaccept=set' in text
+        m = re.match(r'send ([cr]\d+) -> 1$', text)
+        if m:
+            self.sent.add(m.group(1))
         m = re.match(r'handle (h\d+) (L\d+)', text)
         if m:
             self.handle_listener[m.group(1)] = m.group(2)
@@ -202,7 +208,7 @@ def rule_a6(ep, b, o):
         return None
     if not re.search(r'-> -1 WSAEFAULT addrlen=0', o) or re.search(r'-> -1 WSAEFAULT', b):
         return None
-    consumed = 'a[' in result(b) or 'cond[' in result(b)
+    consumed = not result(b).startswith('-1 WSAEWOULDBLOCK')
     new = re.sub(r' -> .*?( \{q=[^}]*\})?$', lambda m: ' -> -1 WSAEFAULT addrlen=0' + (m.group(1) or ''), b)
     return new, consumed
 
@@ -219,6 +225,20 @@ def rule_e3(ep, b, o):
         return None
     rb = result(b)
     if not (rb.startswith('-1 WSAENOTCONN') or rb.startswith('a[') or 'WSAECONNRESET' in rb):
+        return None
+    return command(b) + ' -> ' + result(o), False
+
+
+def rule_e4(ep, b, o):
+    """With SO_CONDITIONAL_ACCEPT, a deferred connection whose peer closed without sending
+    anything has been withdrawn: WSAEACCES, and it is dropped (the builtin hands it out)."""
+    l = listener_of(ep, b)
+    if not l or not ep.condaccept.get(l) or not re.match(r'(accept|wsaaccept|acceptex) ', command(b)):
+        return None
+    if not re.match(r'-1 WSAEACCES( addr=untouched| addrlen=\d+)?( \{q=[^}]*\})?$', result(o)):
+        return None
+    q = ep.queue(o)
+    if not q or ep.deferred.get(l) != q[0] or q[0] not in ep.closed or q[0] in ep.sent:
         return None
     return command(b) + ' -> ' + result(o), False
 
@@ -299,6 +319,7 @@ RULES = [
     ('D3', 'CF_DEFER returns no address of the connection it keeps', rule_no_address('D3', 'DEFER')),
     ('D4', 'another return value returns no address', rule_no_address('D4', None)),
     ('D4', 'another return value: WSAEINVAL, the connection kept', rule_d4),
+    ('E4', 'a withdrawn deferred connection: WSAEACCES', rule_e4),
     ('E1', 'a listener holding a deferred connection is readable', rule_e1),
     ('D2', 'a refused connection is reset', rule_d2),
 ]
@@ -306,6 +327,9 @@ RULES = [
 
 def explain(ep, b, o):
     """(rules, world_changed) when the rules turn builtin line B into ours O, else None."""
+    if b.split(' ', 1)[0] != o.split(' ', 1)[0]:
+        return None
+    b, o = body(b), body(o)
     used, changed = [], False
     cur = b
     for rid, _, check in RULES:

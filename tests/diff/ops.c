@@ -92,7 +92,9 @@ static void dequeue(struct world *w, int l, const char *named)
     int who = -1;
     struct listener *L = &w->L[l];
 
-    if ((p = strstr(named, "a[")) && sscanf(p + 2, "%7[^]]", name) == 1) ;
+    /* An accepted connection without a peer (its client reset it) was the head of the queue. */
+    if ((p = strstr(named, "a[peer?"))) name[0] = 0;
+    else if ((p = strstr(named, "a[")) && sscanf(p + 2, "%7[^]]", name) == 1) ;
     else if (strstr(named, "WSAECONNREFUSED") && (p = strstr(named, "caller=v")) && sscanf(p + 10, "%7[^/]", name) == 1) ;
     else if (strstr(named, "WSAECONNRESET") || strstr(named, "WSAENOTCONN") || strstr(named, "WSAEACCES") ||
              strstr(named, "WSAECONNREFUSED"))
@@ -101,6 +103,11 @@ static void dequeue(struct world *w, int l, const char *named)
         return;
     }
     else return;
+    if (!name[0])
+    {
+        if (L->nqueue) memmove(L->queue, L->queue + 1, --L->nqueue * sizeof(int));
+        return;
+    }
     for (int i = 0; i < w->nc; i++)
         if (!strcmp(w->c[i].name, name)) who = i;
     for (int k = 0; k < w->nl; k++)
