@@ -403,9 +403,9 @@ def run_exe(exe_dir, seed, ops, prefix, builtin, simple=False):
         return (e.stdout or b'').decode('utf-8', 'replace') + '\n999.0 timed out after %ds\n' % RUN_TIMEOUT
 
 
-def check_seed(dirs, seed, args):
-    bt = run_exe(dirs['builtin'], seed, args.ops, args.prefix, True, args.simple)
-    ot = run_exe(dirs['ours'], seed, args.ops, args.prefix, False, args.simple)
+def check_seed(dirs, seed, simple, args):
+    bt = run_exe(dirs['builtin'], seed, args.ops, args.prefix, True, simple)
+    ot = run_exe(dirs['ours'], seed, args.ops, args.prefix, False, simple)
     if args.keep:
         for name, text in (('builtin', bt), ('ours', ot)):
             with open(os.path.join(args.keep, '%s-%d.txt' % (name, seed)), 'w') as f:
@@ -419,7 +419,7 @@ def check_seed(dirs, seed, args):
         if fail is not None:
             failures.append((e, fail))
     if args.replay_check:
-        again = run_exe(dirs['ours'], seed, args.ops, args.prefix, False, args.simple)
+        again = run_exe(dirs['ours'], seed, args.ops, args.prefix, False, simple)
         if again != ot:
             failures.append(('replay', None))
             a, b = ot.split('\n'), again.split('\n')
@@ -429,7 +429,7 @@ def check_seed(dirs, seed, args):
     return used, notes, failures, be, oe
 
 
-def report(seed, used, notes, failures, be, oe, args):
+def report(seed, simple, used, notes, failures, be, oe, args):
     counts = {}
     for r in used:
         counts[r] = counts.get(r, 0) + 1
@@ -456,8 +456,8 @@ def report(seed, used, notes, failures, be, oe, args):
         print('  --- ours')
         for line in ol[:i + 1]:
             print('  o ' + line)
-    print('  replay: tools/difftest.py --exe-dir %s --dll %s --seeds %d%s%s --keep DIR' % (
-        args.exe_dir, args.dll, seed, ' --ops %d' % args.ops if args.ops else '', ' --simple' if args.simple else ''))
+    print('  replay: tools/difftest.py --exe-dir %s --dll %s --start %d --seeds 1%s%s --keep DIR' % (
+        args.exe_dir, args.dll, seed, ' --ops %d' % args.ops if args.ops else '', ' --simple' if simple else ''))
     return False
 
 
@@ -467,22 +467,22 @@ def seed_list(args):
         deadline = time.time() + 60 * args.minutes
         s = start
         while time.time() < deadline:
-            yield s
+            yield s, args.simple
             s += 1
         return
     seeds = []
     if args.seeds_file:
         with open(args.seeds_file) as f:
             for line in f:
-                line = line.split('#')[0].strip()
-                if line:
-                    seeds.append(int(line))
+                words = line.split('#')[0].split()
+                if words:
+                    seeds.append((int(words[0]), 'simple' in words[1:]))
     if args.seeds:
         if ',' in args.seeds or args.start is None and args.seeds_file:
-            seeds += [int(x) for x in args.seeds.split(',') if x]
+            seeds += [(int(x), args.simple) for x in args.seeds.split(',') if x]
         else:
             start = args.start if args.start is not None else 1
-            seeds += list(range(start, start + int(args.seeds)))
+            seeds += [(s, args.simple) for s in range(start, start + int(args.seeds))]
     for s in seeds:
         yield s
 
@@ -493,7 +493,7 @@ def main():
     ap.add_argument('--dll', required=True, help="this project's ws2_32.dll")
     ap.add_argument('--seeds', help='a list (1,2,3) or a count N of seeds from --start (default 1)')
     ap.add_argument('--start', type=int, help='the first seed of a count, or of --minutes')
-    ap.add_argument('--seeds-file', help='seeds to run first, one a line (# comments)')
+    ap.add_argument('--seeds-file', help='seeds to run first, one a line ("N [simple] # what it found")')
     ap.add_argument('--minutes', type=float, help='run consecutive seeds for this long')
     ap.add_argument('--ops', type=int, help='operations per seed (default: the program\'s 80)')
     ap.add_argument('--prefix', help='WINEPREFIX (default: a wineprefix beside the DLL\'s build)')
@@ -522,9 +522,9 @@ def main():
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     passed = failed = 0
     try:
-        for seed in seed_list(args):
-            used, notes, failures, be, oe = check_seed(dirs, seed, args)
-            if report(seed, used, notes, failures, be, oe, args):
+        for seed, simple in seed_list(args):
+            used, notes, failures, be, oe = check_seed(dirs, seed, simple, args)
+            if report(seed, simple, used, notes, failures, be, oe, args):
                 passed += 1
             else:
                 failed += 1
