@@ -264,6 +264,16 @@ chroot_test() {
     else
         echo "debian13: x86 runs skipped: $WS2_D13_I386_REASON"
     fi
+    # The differential tester, as tools/run-tests.sh runs it, under Wine 10.
+    for arch in $arches; do
+        dir=build-d13-64
+        [ "$arch" = x64 ] || dir=build-d13-32
+        python3 tools/difftest.py --exe-dir "$dir/tests/diff" --dll "$dir/dlls/ws2_32/ws2_32.dll" \
+            --prefix "$dir/wineprefix-diff" --seeds-file tests/diff/seeds.txt --start 1000 --seeds 10 \
+            >"build-d13-64/difftest-$arch.log" 2>&1 || true
+        grep -v '^seed [0-9]*: pass' "build-d13-64/difftest-$arch.log" | grep -v '^  ' || true
+        count_leg "build-d13-64/difftest-$arch.log"
+    done
     # Wine 10's own ws2_32 tests, from its source package, builtin against the drop-in.
     for arch in $arches; do
         dir=build-d13-64
