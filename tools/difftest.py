@@ -221,7 +221,8 @@ def rule_e3(ep, b, o):
     if not re.match(r'-1 WSAECONNRESET( addr=untouched| addrlen=\d+)?( \{q=[^}]*\})?$', result(o)):
         return None
     q = ep.queue(o)
-    if not q or q[0] not in ep.reset:
+    l = listener_of(ep, b)
+    if not q or (q[0] not in ep.reset and ep.deferred.get(l) not in ep.reset):
         return None
     rb = result(b)
     if not (rb.startswith('-1 WSAENOTCONN') or rb.startswith('a[') or 'WSAECONNRESET' in rb):
@@ -240,7 +241,8 @@ def rule_e4(ep, b, o):
     q = ep.queue(o)
     if not q or ep.deferred.get(l) != q[0] or q[0] not in ep.closed or q[0] in ep.sent:
         return None
-    return command(b) + ' -> ' + result(o), False
+    # The builtin offers it again and keeps it queued; ours has dropped it.
+    return command(b) + ' -> ' + result(o), True
 
 
 def held_handles(ep, names):

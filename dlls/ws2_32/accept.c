@@ -50,7 +50,7 @@ static int get_listener(SOCKET s, struct sockstate **out)
         return 0;
     }
     if (!(st = sockstate_get_or_create(s))) return WSAENOBUFS;
-    if ((error = listener_init(st, s)))
+    if ((error = listener_init(st, s, TRUE)))
     {
         sockstate_release(st);
         return error;
@@ -419,6 +419,15 @@ static BOOL listener_wait_leave_alone(struct sockstate *st)
     return alone;
 }
 
+static void mode_changed_elsewhere(struct sockstate *st)
+{
+    AcquireSRWLockExclusive(&st->lock);
+    st->app_nonblocking = TRUE;
+    if (st->platform_blocking) st->mode_changes++;
+    st->platform_blocking = FALSE;
+    ReleaseSRWLockExclusive(&st->lock);
+}
+
 /* The next connection of the queue, waiting for one if the application's socket blocks.
  * READY resets itself when a wait takes it, so a wake-up between look and wait is kept for
  * the wait.  The FD_ACCEPT registration is made at the first wait; while several threads
@@ -460,9 +469,14 @@ static int take_connection(struct sockstate *st, SOCKET s, struct held_conn **ou
             *out = NULL;
             break;
         }
-        /* Under Wine a platform listener that did not block (its mode was set behind the
-         * front's back) is waited for as elsewhere. */
         if (error != WSAEWOULDBLOCK || st->app_nonblocking) break;
+        /* Under Wine the platform listener's mode is the socket's: one that did not block was
+         * made non-blocking through another handle, here or in another process. */
+        if (st->wine_accept)
+        {
+            mode_changed_elsewhere(st);
+            break;
+        }
         if (registered) listener_wait_rearm(st);
         else if ((error = listener_wait_register(st)) && error != ERROR_RETRY) break;
         registered = TRUE;

@@ -5,11 +5,36 @@
  * slot holds one: a second deferral while the front's is there waits in the front's queue. */
 
 #include "ws2_32_private.h"
+#include <winternl.h>
 
-/* Whether a select or WSAPoll should see ST readable (E1). */
+/* Whether a select or WSAPoll should see ST readable (E1).  Wine's server does not count its
+ * slot as readable, and only this process knows the slot is full: while another process holds
+ * a handle of the socket, it may have emptied the slot unseen, so the front says no more than
+ * the platform does. */
 BOOL sockstate_holds(const struct sockstate *st)
 {
-    return st->held || st->platform_deferred;
+    return st->held || (st->platform_deferred && !st->deferral_shared);
+}
+
+static NTSTATUS (WINAPI *query_object)(HANDLE, OBJECT_INFORMATION_CLASS, void *, ULONG, ULONG *);
+static INIT_ONCE query_once = INIT_ONCE_STATIC_INIT;
+
+static BOOL CALLBACK find_query(INIT_ONCE *once, void *param, void **context)
+{
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+
+    if (ntdll) query_object = (void *)GetProcAddress(ntdll, "NtQueryObject");
+    return TRUE;
+}
+
+/* Whether the socket has handles besides the ones of ST in this process. */
+static BOOL handles_elsewhere(struct sockstate *st, SOCKET s)
+{
+    PUBLIC_OBJECT_BASIC_INFORMATION info;
+
+    InitOnceExecuteOnce(&query_once, find_query, NULL, NULL);
+    if (!query_object || query_object((HANDLE)s, ObjectBasicInformation, &info, sizeof(info), NULL)) return TRUE;
+    return info.HandleCount > (ULONG)st->handles;
 }
 
 /* With ST's lock held exclusively, on an open listener (the last WSACleanup closes the states
@@ -23,6 +48,7 @@ BOOL server_hold(struct sockstate *st, SOCKET s, struct held_conn *conn)
     if (!wine_afd_defer(s, conn->s)) return FALSE;
     st->server_held = *conn;
     st->server_held.next = NULL;
+    st->deferral_shared = handles_elsewhere(st, s);
     st->platform_deferred = TRUE;
     InterlockedIncrement(&ws2_listeners_holding);
     wake_waiters();

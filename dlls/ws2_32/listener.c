@@ -375,11 +375,15 @@ int socket_type(SOCKET s, int *type)
 }
 
 /* The error of a platform call on S that failed: WSAENOTSOCK when S is no socket, since Wine
- * answers some handles (a pipe, a file) with other codes. */
+ * answers some handles (a pipe, a file) with other codes.  Wine 8.0's getsockopt refuses a
+ * socket its ws2_32 did not make here (an inherited or DuplicateHandle copy): the server
+ * tells whether it is one. */
 int platform_error(SOCKET s)
 {
     int type, error = GetLastError();
+    BOOL listening;
 
-    if (error != WSAENOTSOCK && socket_type(s, &type) == WSAENOTSOCK) error = WSAENOTSOCK;
+    if (error != WSAENOTSOCK && socket_type(s, &type) == WSAENOTSOCK && wine_afd_socket_info(s, &type, &listening))
+        error = WSAENOTSOCK;
     return error;
 }

@@ -338,7 +338,8 @@ static int poll_once(WSAPOLLFD *fds, ULONG count, INT timeout)
     if ((ret = PLATFORM(WSAPoll)(fds, count, 0)) == SOCKET_ERROR) return ret;
     for (i = 0; i < count; i++)
     {
-        if (!(fds[i].events & POLLRDNORM) || !holds_connection(fds[i].fd)) continue;
+        /* A handle the platform refuses stays refused, as it is without the front. */
+        if (!(fds[i].events & POLLRDNORM) || (fds[i].revents & POLLNVAL) || !holds_connection(fds[i].fd)) continue;
         if (!fds[i].revents) ret++;
         fds[i].revents |= POLLRDNORM;
     }

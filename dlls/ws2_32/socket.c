@@ -15,8 +15,10 @@ static BOOL is_wildcard(const SOCKADDR_STORAGE *addr)
  * once (other sockets' state holds no kernel object).  Under Wine the platform listener blocks
  * as the application's does, so that a blocking accept waits in the server; elsewhere it never
  * blocks, so that every wait is ours.  Done on every listen, so a state left by a handle closed
- * behind our back is made right. */
-int listener_init(struct sockstate *st, SOCKET s)
+ * behind our back is made right.  A listener ADOPTED under Wine (a handle made elsewhere, whose
+ * mode another handle or process may have set) keeps the mode it has: the server's answers
+ * tell it. */
+int listener_init(struct sockstate *st, SOCKET s, BOOL adopted)
 {
     SOCKADDR_STORAGE local;
     int len = sizeof(local);
@@ -26,7 +28,7 @@ int listener_init(struct sockstate *st, SOCKET s)
 
     if (!st->ready && !(ready = CreateEventW(NULL, FALSE, FALSE, NULL))) return WSAENOBUFS;
     if (PLATFORM(getsockname)(s, (struct sockaddr *)&local, &len) ||
-        PLATFORM(ioctlsocket)(s, FIONBIO, &nonblocking))
+        (!(adopted && server_waits) && PLATFORM(ioctlsocket)(s, FIONBIO, &nonblocking)))
     {
         int error = GetLastError();
         if (ready) CloseHandle(ready);
@@ -58,7 +60,7 @@ int WSAAPI listen(SOCKET s, int backlog)
     if (error) return fail_int(error);
     if (PLATFORM(listen)(s, backlog)) return fail_int(platform_error(s));
     if (!(st = sockstate_get_or_create(s))) return fail_int(WSAENOBUFS);
-    error = listener_init(st, s);
+    error = listener_init(st, s, FALSE);
     sockstate_release(st);
     TRACE("socket %#Ix, backlog %d, error %d", (ULONG_PTR)s, backlog, error);
     return error ? fail_int(error) : 0;
@@ -304,13 +306,15 @@ int WSAAPI getsockopt(SOCKET s, int level, int name, char *value, int *len)
     return error ? fail_int(error) : 0;
 }
 
-/* A socket made without WSA_FLAG_OVERLAPPED, or taken over from another process under Wine
- * (the way it was made is not known), may have requests that wait inside the platform, where
- * nothing of the front can wake them: it is noted, so that its accepts wait as the front's
- * own.  Sockets made the usual way cost nothing here. */
-static BOOL imported(DWORD service_flags4)
+/* A socket made without WSA_FLAG_OVERLAPPED may have requests that wait inside the platform,
+ * where nothing of the front can wake them: it is noted, so that its accepts wait as the
+ * front's own.  A socket taken over from another handle or process (WSADuplicateSocket) is
+ * taken as socket() makes them, overlapped, as an inherited one is: its mode is the socket's,
+ * shared with every other handle, and the front must not change it.  Sockets made the usual
+ * way cost nothing here. */
+static BOOL duplicated(const void *info)
 {
-    return service_flags4 == 0xff00ff00 && wine_afd_available();
+    return info && ((const WSAPROTOCOL_INFOW *)info)->dwServiceFlags4 == 0xff00ff00;
 }
 
 static SOCKET note_socket(SOCKET s, BOOL sync_io, BOOL dup)
@@ -342,8 +346,8 @@ SOCKET WSAAPI WSASocketA(int family, int type, int protocol, WSAPROTOCOL_INFOA *
         return INVALID_SOCKET;
     }
     return note_socket(PLATFORM(WSASocketA)(family, type, protocol, info, group, flags),
-                       !(flags & WSA_FLAG_OVERLAPPED) || (info && imported(info->dwServiceFlags4)),
-                       info && info->dwServiceFlags4 == 0xff00ff00);
+                       !(flags & WSA_FLAG_OVERLAPPED) && !duplicated(info),
+                       duplicated(info));
 }
 
 SOCKET WSAAPI WSASocketW(int family, int type, int protocol, WSAPROTOCOL_INFOW *info, GROUP group, DWORD flags)
@@ -356,6 +360,6 @@ SOCKET WSAAPI WSASocketW(int family, int type, int protocol, WSAPROTOCOL_INFOW *
         return INVALID_SOCKET;
     }
     return note_socket(PLATFORM(WSASocketW)(family, type, protocol, info, group, flags),
-                       !(flags & WSA_FLAG_OVERLAPPED) || (info && imported(info->dwServiceFlags4)),
-                       info && info->dwServiceFlags4 == 0xff00ff00);
+                       !(flags & WSA_FLAG_OVERLAPPED) && !duplicated(info),
+                       duplicated(info));
 }

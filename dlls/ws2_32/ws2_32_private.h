@@ -131,6 +131,7 @@ struct sockstate
     BOOL fd_accept_owed;        /* FD_ACCEPT for WSAEnumNetworkEvents, posted by the front */
     volatile LONG platform_deferred;    /* a deferred connection waits in Wine's server */
     struct held_conn server_held;       /* ... and what the front knew of it */
+    BOOL deferral_shared;               /* ... and another process holds a handle of the socket */
     volatile LONG options_version;  /* counts the application's setsockopt calls on it */
     BOOL sync_io;               /* made without WSA_FLAG_OVERLAPPED: its requests wait inside */
     BOOL wine_accept;           /* its accepts wait in Wine's server (wine_afd.c) */
@@ -161,7 +162,7 @@ int socket_type(SOCKET s, int *type);
 int platform_error(SOCKET s);
 
 /* socket.c */
-int listener_init(struct sockstate *st, SOCKET s);
+int listener_init(struct sockstate *st, SOCKET s, BOOL adopted);
 
 /* accept.c */
 int hold_connection(struct sockstate *st, SOCKET s, struct held_conn *conn);
