@@ -268,9 +268,7 @@ chroot_test() {
     for arch in $arches; do
         dir=build-d13-64
         [ "$arch" = x64 ] || dir=build-d13-32
-        python3 tools/difftest.py --exe-dir "$dir/tests/diff" --dll "$dir/dlls/ws2_32/ws2_32.dll" \
-            --prefix "$dir/wineprefix-diff" --seeds-file tests/diff/seeds.txt --start 1000 --seeds 10 \
-            >"build-d13-64/difftest-$arch.log" 2>&1 || true
+        sh tools/difftest-leg.sh "$dir" "$arch" >"build-d13-64/difftest-$arch.log" 2>&1 || true
         grep -v '^seed [0-9]*: pass' "build-d13-64/difftest-$arch.log" | grep -v '^  ' || true
         count_leg "build-d13-64/difftest-$arch.log"
     done

@@ -56,17 +56,12 @@ leg image check image meson test -C build64 --no-rebuild --print-errorlogs image
 leg wine-setup check wine-setup bash tests/setup/check_setup.sh out
 leg rebind check rebind bash tests/rebind/check_rebind.sh out
 
-# The differential tester: the regression seeds and a fixed range, Wine's ws2_32 against ours.
-difftest() {
-    python3 tools/difftest.py --exe-dir "$1/tests/diff" --dll "$1/dlls/ws2_32/ws2_32.dll" \
-        --prefix "$1/wineprefix-diff" --seeds-file tests/diff/seeds.txt --start 1000 --seeds 10
-}
 leg x64 sh tools/run-suite.sh x64 build64 build32/dlls/ws2_32/ws2_32.dll
-leg difftest-x64 difftest build64
+leg difftest-x64 sh tools/difftest-leg.sh build64 x64
 leg wine-suite-x64 sh tools/wine-suite.sh --arch x64 --dll build64/dlls/ws2_32/ws2_32.dll --work build64/wine-suite
 if reason=$(sh tools/i386-runs.sh); then
     leg x86 sh tools/run-suite.sh x86 build32 build64/dlls/ws2_32/ws2_32.dll
-    leg difftest-x86 difftest build32
+    leg difftest-x86 sh tools/difftest-leg.sh build32 x86
     leg wine-suite-x86 sh tools/wine-suite.sh --arch x86 --dll build32/dlls/ws2_32/ws2_32.dll --work build64/wine-suite
 else
     echo "x86 runs skipped: $reason"

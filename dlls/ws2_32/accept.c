@@ -13,13 +13,14 @@ static int address_size(int family)
 }
 
 /* The type of S and whether it listens.  Wine 8.0's ws2_32 refuses getsockopt on a socket it
- * did not make in this process (an inherited one) but accepts on it: the server is asked. */
-static int classify(SOCKET s, int *type, BOOL *listening)
+ * did not make in this process (an inherited one) but accepts on it: the server is asked, and
+ * *REFUSED tells. */
+static int classify(SOCKET s, int *type, BOOL *listening, BOOL *refused)
 {
     int len = sizeof(*listening), error = socket_type(s, type);
 
     *listening = FALSE;
-    if (error == WSAENOTSOCK) return wine_afd_socket_info(s, type, listening);
+    if ((*refused = error == WSAENOTSOCK)) return wine_afd_socket_info(s, type, listening);
     if (error) return error;
     if (*type == SOCK_STREAM && PLATFORM(getsockopt)(s, SOL_SOCKET, SO_ACCEPTCONN, (char *)listening, &len))
         *listening = FALSE;
@@ -30,7 +31,7 @@ static int classify(SOCKET s, int *type, BOOL *listening)
 static int get_listener(SOCKET s, struct sockstate **out)
 {
     struct sockstate *st = sockstate_get(s);
-    BOOL listening;
+    BOOL listening, refused;
     int type, error;
 
     if (st && st->listening && !st->closed)
@@ -39,22 +40,21 @@ static int get_listener(SOCKET s, struct sockstate **out)
         return 0;
     }
     if (st) sockstate_release(st);
-    if ((error = classify(s, &type, &listening))) return error;
+    if ((error = classify(s, &type, &listening, &refused))) return error;
     if (type != SOCK_STREAM) return WSAEOPNOTSUPP;
     if (!listening) return WSAEINVAL;
     /* Listening without our listen() on this handle: another handle of a socket the front
      * knows (a duplicate), or one from another process.  Adopt it. */
-    if ((st = sockstate_same_socket(s)))
+    if (!(st = sockstate_same_socket(s)))
     {
-        *out = st;
-        return 0;
+        if (!(st = sockstate_get_or_create(s))) return WSAENOBUFS;
+        if ((error = listener_init(st, s, TRUE)))
+        {
+            sockstate_release(st);
+            return error;
+        }
     }
-    if (!(st = sockstate_get_or_create(s))) return WSAENOBUFS;
-    if ((error = listener_init(st, s, TRUE)))
-    {
-        sockstate_release(st);
-        return error;
-    }
+    if (refused) sockstate_set_refused(s);
     *out = st;
     return 0;
 }

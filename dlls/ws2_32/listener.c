@@ -16,6 +16,7 @@ struct entry
     struct entry *next;
     SOCKET s;
     struct sockstate *st;
+    BOOL refused;       /* a copy the platform's WSAPoll refuses (Wine 8.0: not made here) */
 };
 
 struct bucket
@@ -59,6 +60,30 @@ struct sockstate *sockstate_get(SOCKET s)
     return st;
 }
 
+/* S is a copy of a socket the platform's own calls refuse (its WSAPoll says POLLNVAL): the
+ * front watches nothing through it either. */
+void sockstate_set_refused(SOCKET s)
+{
+    struct bucket *b = bucket_of(s);
+    struct entry *e;
+
+    AcquireSRWLockExclusive(&b->lock);
+    if ((e = find(b, s))) e->refused = TRUE;
+    ReleaseSRWLockExclusive(&b->lock);
+}
+
+BOOL sockstate_refused(SOCKET s)
+{
+    struct bucket *b = bucket_of(s);
+    struct entry *e;
+    BOOL refused;
+
+    AcquireSRWLockShared(&b->lock);
+    refused = (e = find(b, s)) && e->refused;
+    ReleaseSRWLockShared(&b->lock);
+    return refused;
+}
+
 /* Adds S as a handle of ST, unless S has an entry already; the state found is returned with a
  * reference for the caller.  Each entry holds a reference of its own. */
 static struct sockstate *add_entry(SOCKET s, struct sockstate *st, struct entry *fresh)
@@ -72,6 +97,7 @@ static struct sockstate *add_entry(SOCKET s, struct sockstate *st, struct entry 
     {
         fresh->s = s;
         fresh->st = st;
+        fresh->refused = FALSE;
         fresh->next = b->head;
         b->head = fresh;
         InterlockedIncrement(&st->refs);

@@ -352,7 +352,7 @@ static BOOL poll_watches_listener(const WSAPOLLFD *fds, ULONG count, INT timeout
 
     if (!timeout) return FALSE;
     for (i = 0; i < count; i++)
-        if ((fds[i].events & POLLRDNORM) && is_listener(fds[i].fd)) return TRUE;
+        if ((fds[i].events & POLLRDNORM) && is_listener(fds[i].fd) && !sockstate_refused(fds[i].fd)) return TRUE;
     return FALSE;
 }
 

@@ -148,6 +148,8 @@ struct sockstate *sockstate_get_or_create(SOCKET s);
 struct sockstate *sockstate_alias(SOCKET s, struct sockstate *st);
 struct sockstate *sockstate_same_socket(SOCKET s);
 BOOL sockstate_drop_handle(struct sockstate *st, SOCKET s);
+void sockstate_set_refused(SOCKET s);
+BOOL sockstate_refused(SOCKET s);
 void sockstate_remove(SOCKET s);
 void sockstate_release(struct sockstate *st);
 void sockstate_close(struct sockstate *st);
