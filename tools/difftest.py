@@ -66,6 +66,7 @@ class Epoch:
         self.handle_listener = {}   # h3 -> L1
         self.family = {}            # L1 -> v4 / v6
         self.deferred = {}          # L1 -> client held after CF_DEFER
+        self.unknown_handles = set()    # listeners with a handle the front may not have seen
         self.rejected = set()       # clients refused through CF_REJECT
         self.reset = set()          # clients that reset their connection
         self.closed = set()         # clients that closed theirs
@@ -82,9 +83,13 @@ class Epoch:
         m = re.match(r'send ([cr]\d+) -> 1$', text)
         if m:
             self.sent.add(m.group(1))
-        m = re.match(r'handle (h\d+) (L\d+)', text)
+        m = re.match(r'handle (h\d+) (L\d+) (\S+)', text)
         if m:
             self.handle_listener[m.group(1)] = m.group(2)
+            # A handle the front may not know when the connection is deferred: in the child, or a
+            # DuplicateHandle copy (README: E1 only while the front knows every handle).
+            if m.group(3).startswith('child') or m.group(3) == 'DuplicateHandle':
+                self.unknown_handles.add(m.group(2))
         m = re.match(r'(reset|close) ([cr]\d+)$', text)
         if m:
             (self.reset if m.group(1) == 'reset' else self.closed).add(m.group(2))
@@ -204,12 +209,16 @@ def rule_d4(ep, b, o):
 
 def rule_a6(ep, b, o):
     """Short *addrlen: WSAEFAULT before anything is waited for or consumed."""
-    if not re.match(r'(accept|wsaaccept) \S+ (\S+ )?short$', command(b)):
+    m = re.match(r'(accept|wsaaccept) \S+ (\S+ )?short( BLOCKED\(rescue \w+\))?$', command(b))
+    if not m:
         return None
-    if not re.search(r'-> -1 WSAEFAULT addrlen=0', o) or re.search(r'-> -1 WSAEFAULT', b):
+    if not re.search(r'-> -1 WSAEFAULT addrlen=0', o) or (re.search(r'-> -1 WSAEFAULT', b) and not m.group(3)):
         return None
-    consumed = not result(b).startswith('-1 WSAEWOULDBLOCK')
+    # The builtin waited (a rescue client came) or consumed a connection: its world differs.
+    consumed = bool(m.group(3)) or not result(b).startswith('-1 WSAEWOULDBLOCK')
     new = re.sub(r' -> .*?( \{q=[^}]*\})?$', lambda m: ' -> -1 WSAEFAULT addrlen=0' + (m.group(1) or ''), b)
+    if m.group(3):
+        new = new.replace(m.group(3), '', 1)
     return new, consumed
 
 
@@ -222,12 +231,16 @@ def rule_e3(ep, b, o):
         return None
     q = ep.queue(o)
     l = listener_of(ep, b)
-    if not q or (q[0] not in ep.reset and ep.deferred.get(l) not in ep.reset):
+    if not q or not (set(q) & ep.reset or ep.deferred.get(l) in ep.reset):
         return None
     rb = result(b)
-    if not (rb.startswith('-1 WSAENOTCONN') or rb.startswith('a[') or 'WSAECONNRESET' in rb):
+    # The builtin may show the condition function the dead connection, with no caller address.
+    dead_offer = re.search(r'cond\[caller=fam\d+/', rb) is not None
+    if not (rb.startswith('-1 WSAENOTCONN') or rb.startswith('a[') or 'WSAECONNRESET' in rb or dead_offer):
         return None
-    return command(b) + ' -> ' + result(o), False
+    # Unless the builtin then took it (accepted or refused it), it keeps it queued: ours dropped it.
+    kept = dead_offer and not (rb.startswith('a[') or rb.startswith('-1 WSAECONNREFUSED'))
+    return command(b) + ' -> ' + result(o), kept
 
 
 def rule_e4(ep, b, o):
@@ -250,36 +263,45 @@ def held_handles(ep, names):
 
 
 def rule_e1(ep, b, o):
-    """A listener holding a deferred connection is readable: select's read set, POLLRDNORM."""
+    """A listener holding a deferred connection is readable: select's read set, POLLRDNORM.
+    The front says so only while it knows every handle of the socket (no other process holds
+    one, no copy it has not seen): for a listener with such a handle either answer passes."""
     words = command(b).split()
     if not words or words[0] not in ('select', 'poll'):
         return None
     held = held_handles(ep, words[4:])
     if not held:
         return None
-    rb = result(b)
+    must = [h for h in held if ep.handle_listener.get(h) not in ep.unknown_handles]
+    rb, ro = result(b), result(o)
+    for add in [h for h in held if h not in must] + [None]:
+        want = must + ([add] if add else [])
+        new_res = e1_predict(words, rb, want)
+        if new_res == ro or add is None:
+            return (command(b) + ' -> ' + new_res, False) if new_res else None
+    return None
+
+
+def e1_predict(words, rb, held):
+    """The builtin's result RB with the handles HELD readable as well, or None."""
     if words[0] == 'select':
         m = re.match(r'(\(.*?\)) (\d+) r=\[([^\]]*)\] (.*)$', rb)
         if not m:
             return None
         r = [h for h in m.group(3).split(',') if h]
         add = [h for h in held if h not in r]
-        if not add:
-            return None
         r = [h for h in words[4:] if h in r or h in add]
-        new_res = '%s %d r=[%s] %s' % (m.group(1), int(m.group(2)) + len(add), ','.join(r), m.group(4))
-    else:
-        m = re.match(r'(\(.*?\)) (\d+) (.*)$', rb)
-        if not m:
-            return None
-        rest, n = m.group(3), int(m.group(2))
-        for h in held:
-            rest2 = re.sub(r'\b%s=0\b' % h, '%s=RDNORM' % h, rest)
-            if rest2 != rest:
-                n += 1
-                rest = rest2
-        new_res = '%s %d %s' % (m.group(1), n, rest)
-    return command(b) + ' -> ' + new_res, False
+        return '%s %d r=[%s] %s' % (m.group(1), int(m.group(2)) + len(add), ','.join(r), m.group(4))
+    m = re.match(r'(\(.*?\)) (\d+) (.*)$', rb)
+    if not m:
+        return None
+    rest, n = m.group(3), int(m.group(2))
+    for h in held:
+        rest2 = re.sub(r'\b%s=0\b' % h, '%s=RDNORM' % h, rest)
+        if rest2 != rest:
+            n += 1
+            rest = rest2
+    return '%s %d %s' % (m.group(1), n, rest)
 
 
 def rule_d2(ep, b, o):
@@ -292,6 +314,17 @@ def rule_d2(ep, b, o):
     if m.group(1) == 'send' and result(o) == 'WSAECONNRESET' and result(b) == '1':
         return command(b) + ' -> WSAECONNRESET', False
     return None
+
+
+def rule_e2(ep, b, o):
+    """A registration made while a deferred connection is held reports FD_ACCEPT (the listener
+    is readable, E1); as there, only while the front knows every handle of the socket."""
+    words = command(b).split()
+    if len(words) < 2 or words[0] != 'enum' or ep.handle_listener.get(words[1]) not in ep.deferred:
+        return None
+    if not result(b).endswith(' none') or not result(o).endswith(' FD_ACCEPT(0)'):
+        return None
+    return command(b) + ' -> ' + result(o), False
 
 
 def rule_hazard(ep, b, o):
@@ -323,6 +356,7 @@ RULES = [
     ('D4', 'another return value: WSAEINVAL, the connection kept', rule_d4),
     ('E4', 'a withdrawn deferred connection: WSAEACCES', rule_e4),
     ('E1', 'a listener holding a deferred connection is readable', rule_e1),
+    ('E2', 'a registration while a deferred connection is held reports FD_ACCEPT', rule_e2),
     ('D2', 'a refused connection is reset', rule_d2),
 ]
 
@@ -332,6 +366,10 @@ def explain(ep, b, o):
     if b.split(' ', 1)[0] != o.split(' ', 1)[0]:
         return None
     b, o = body(b), body(o)
+    # A call that waited for a rescue client on both sides is compared as any other.
+    blocked = re.search(r' BLOCKED\(rescue \w+\)', b)
+    if blocked and blocked.group(0) in o:
+        b, o = b.replace(blocked.group(0), '', 1), o.replace(blocked.group(0), '', 1)
     used, changed = [], False
     cur = b
     for rid, _, check in RULES:
@@ -356,7 +394,9 @@ def note_hazards(ep, line):
     if not q:
         return
     if re.match(r'(accept|wsaaccept) \S+ (\S+ )?short$', cmd) and res.startswith('-1 WSAEFAULT'):
-        ep.hazards.append(('A6', q[0], listener_of(ep, line)))
+        # The model's queue may be behind the platform's: any connection queued there may be it.
+        for client in q:
+            ep.hazards.append(('A6', client, listener_of(ep, line)))
 
 
 def compare_epoch(bl, ol):
