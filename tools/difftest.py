@@ -234,13 +234,15 @@ def rule_e3(ep, b, o):
     if not q or not (set(q) & ep.reset or ep.deferred.get(l) in ep.reset):
         return None
     rb = result(b)
-    # The builtin may show the condition function the dead connection, with no caller address.
-    dead_offer = re.search(r'cond\[caller=fam\d+/', rb) is not None
+    # The builtin may show the condition function the dead connection, with no caller address
+    # (Wine 8: garbage, Wine 10: an empty one).
+    dead_offer = re.search(r'cond\[caller=(fam\d+|short)/', rb) is not None
     if not (rb.startswith('-1 WSAENOTCONN') or rb.startswith('a[') or 'WSAECONNRESET' in rb or dead_offer):
         return None
-    # Unless the builtin then took it (accepted or refused it), it keeps it queued: ours dropped it.
+    # Unless the builtin then took it (accepted or refused it), it keeps it queued: ours dropped
+    # it.  A socket the builtin handed out names no client, so its queue is no longer ours.
     kept = dead_offer and not (rb.startswith('a[') or rb.startswith('-1 WSAECONNREFUSED'))
-    return command(b) + ' -> ' + result(o), kept
+    return command(b) + ' -> ' + result(o), kept or rb.startswith('a[')
 
 
 def rule_e4(ep, b, o):
