@@ -275,13 +275,17 @@ def rule_e1(ep, b, o):
     if not held:
         return None
     must = [h for h in held if ep.handle_listener.get(h) not in ep.unknown_handles]
+    maybe = sorted({ep.handle_listener[h] for h in held if h not in must})
     rb, ro = result(b), result(o)
-    for add in [h for h in held if h not in must] + [None]:
-        want = must + ([add] if add else [])
+    # Each listener that may be known or not is readable through all its handles or none.
+    for mask in range(1 << len(maybe)):
+        chosen = {l for i, l in enumerate(maybe) if mask & (1 << i)}
+        want = must + [h for h in held if ep.handle_listener[h] in chosen]
         new_res = e1_predict(words, rb, want)
-        if new_res == ro or add is None:
-            return (command(b) + ' -> ' + new_res, False) if new_res else None
-    return None
+        if new_res == ro:
+            return command(b) + ' -> ' + new_res, False
+    new_res = e1_predict(words, rb, must)
+    return (command(b) + ' -> ' + new_res, False) if new_res else None
 
 
 def e1_predict(words, rb, held):
