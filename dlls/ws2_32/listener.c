@@ -89,10 +89,21 @@ BOOL sockstate_refused(SOCKET s)
 static struct sockstate *add_entry(SOCKET s, struct sockstate *st, struct entry *fresh)
 {
     struct bucket *b = bucket_of(s);
+    struct sockstate *old = NULL;
     struct entry *e;
 
     AcquireSRWLockExclusive(&b->lock);
-    if ((e = find(b, s))) st = e->st;
+    /* A handle the front knew before as a plain socket (its mode set through it, say) is one
+     * more handle of the listener now. */
+    if ((e = find(b, s)) && e->st != st && st->listening && !e->st->listening)
+    {
+        old = e->st;
+        InterlockedDecrement(&old->handles);
+        e->st = st;
+        InterlockedIncrement(&st->refs);
+        InterlockedIncrement(&st->handles);
+    }
+    else if (e) st = e->st;
     else
     {
         fresh->s = s;
@@ -107,6 +118,7 @@ static struct sockstate *add_entry(SOCKET s, struct sockstate *st, struct entry 
     InterlockedIncrement(&st->refs);
     ReleaseSRWLockExclusive(&b->lock);
     mem_free(fresh);
+    if (old) sockstate_release(old);
     return st;
 }
 
