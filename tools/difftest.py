@@ -174,7 +174,11 @@ def rule_c3(ep, b, o):
     mo = re.search(r'caller=(%s) ' % full, o)
     if not mb or not mo or re.match(full + '$', mb.group(1)):
         return None
-    return b[:mb.start()] + 'caller=' + mo.group(1) + b[mb.end():], False
+    # A connection the builtin took (accepted or refused) with no client name: its program's
+    # model of the queue no longer follows ours.
+    rb = result(b)
+    took = not re.match(r'v\d:[cr]\d+/', mb.group(1)) and (rb.startswith('a[') or 'WSAECONNREFUSED' in rb)
+    return b[:mb.start()] + 'caller=' + mo.group(1) + b[mb.end():], took
 
 
 def rule_no_address(rid, cond):
