@@ -356,21 +356,6 @@ static int held_alive(struct sockstate *st, struct held_conn *conn)
     return error;
 }
 
-/* E3, E4 for the connection the server held: a reset leaves it no peer, which the address
- * asked for anyway (or now, one request) shows; an end matters only with
- * SO_CONDITIONAL_ACCEPT, where the held connection's checks run. */
-static int server_held_alive(struct sockstate *st, struct held_conn *conn)
-{
-    int error = 0;
-
-    if (st->conditional_accept) return held_alive(st, conn);
-    if (conn->peer_len) return 0;
-    if (!platform_calls_begin()) return WSANOTINITIALISED;
-    error = peer_address(conn, TRUE);
-    platform_calls_end();
-    return error;
-}
-
 int listener_wait_register(struct sockstate *st)
 {
     int error = fault_check("register");
@@ -478,7 +463,7 @@ static int take_connection(struct sockstate *st, SOCKET s, struct held_conn **ou
         if (!st->wine_accept) error = platform_accept(st, s, out, want_peer);
         else if ((error = server_accept(st, s, out, want_peer)) == ERROR_RETRY) continue;
         /* The deferred connection the server held for the front is checked as one it held. */
-        if (!error && (*out)->from_server && (error = server_held_alive(st, *out)))
+        if (!error && (*out)->from_server && (error = held_alive(st, *out)))
         {
             held_close(*out, FALSE);
             *out = NULL;
