@@ -61,7 +61,6 @@ leg difftest-x64 sh tools/difftest-leg.sh build64 x64
 leg wine-suite-x64 sh tools/wine-suite.sh --arch x64 --dll build64/dlls/ws2_32/ws2_32.dll --work build64/wine-suite
 if reason=$(sh tools/i386-runs.sh); then
     leg x86 sh tools/run-suite.sh x86 build32 build64/dlls/ws2_32/ws2_32.dll
-    leg difftest-x86 sh tools/difftest-leg.sh build32 x86
     leg wine-suite-x86 sh tools/wine-suite.sh --arch x86 --dll build32/dlls/ws2_32/ws2_32.dll --work build64/wine-suite
 else
     echo "x86 runs skipped: $reason"
