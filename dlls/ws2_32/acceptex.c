@@ -14,8 +14,10 @@ static BOOL WINAPI front_acceptex(SOCKET listener, SOCKET accepted, void *buffer
 
     if (st && st->listening) hold_in_server(st, listener);
     ret = platform_acceptex(listener, accepted, buffer, recv_len, local_len, remote_len, received, ov);
-    /* The server gives the AcceptEx what its slot holds before any other connection. */
-    if (st && (ret || GetLastError() == ERROR_IO_PENDING)) forget_server_deferral(st);
+    /* An AcceptEx that completed at once took what the server's slot held.  One the server
+     * queued did not (a queued one takes it only when a later connection comes, unseen here;
+     * the next accept of the front claims the slot then). */
+    if (st && ret) forget_server_deferral(st);
     if (st) sockstate_release(st);
     return ret;
 }
