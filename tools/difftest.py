@@ -434,6 +434,15 @@ def compare_epoch(bl, ol):
 # --- running ---------------------------------------------------------------------------------
 
 def run_exe(exe_dir, seed, ops, prefix, builtin, simple=False):
+    """The trace of one run.  A program Wine could not start at all (no line of a trace, as
+    happens now and then on a loaded machine) is started once more: that is no difference."""
+    text = run_once(exe_dir, seed, ops, prefix, builtin, simple)
+    if 'epoch begin' not in text:
+        text = run_once(exe_dir, seed, ops, prefix, builtin, simple)
+    return text
+
+
+def run_once(exe_dir, seed, ops, prefix, builtin, simple=False):
     env = dict(os.environ)
     env['WINEPREFIX'] = prefix
     env['WINEDEBUG'] = '-all'
