@@ -27,7 +27,8 @@ struct bucket
 
 static struct bucket buckets[BUCKETS];
 
-/* Listeners whose held queue is not empty: select and WSAPoll look no further while it is 0. */
+/* Listeners holding a connection (in their queue, or in the server's slot for them): select and
+ * WSAPoll look no further while it is 0. */
 volatile LONG ws2_listeners_holding;
 
 static struct bucket *bucket_of(SOCKET s)
