@@ -594,7 +594,8 @@ static void rearm_fd_accept(struct sockstate *st, SOCKET s)
     BOOL closed;
 
     if (!(st->app_mask & FD_ACCEPT)) return;
-    if (!platform_accept(st, s, &conn, TRUE))
+    /* The server's slot holds the front's connection, the head of the queue: it stays there. */
+    if (!st->platform_deferred && !platform_accept(st, s, &conn, TRUE))
     {
         silence(conn);
         conn->deferred = TRUE;
